@@ -1,0 +1,142 @@
+"""The command line: parse, call the library, turn its errors into one-line messages.
+
+Exit codes: 0 success, 1 bad input or configuration, 2 wrong usage (click's own).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hazardmap.errors import HazardmapError
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+@contextmanager
+def _progress_display(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A rich progress bar on a terminal; nothing when output is piped or captured."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def report(stage: str, index: int, total: int) -> None:
+            bar.update(task, description=stage, completed=index, total=total)
+
+        yield report
+
+
+def _fail(exc: HazardmapError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(1)
+
+
+def _warn(messages: list[str]) -> None:
+    for message in messages:
+        click.echo(f"warning: {message}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hazardmap", prog_name="hazardmap")
+def main() -> None:
+    """hazardmap: which households may fall back into poverty because of landslides,
+    droughts and hail, and where an intervention avoids most of it."""
+
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("hazardmap.toml"),
+    show_default=True,
+    help="The project file.",
+)
+
+
+@main.command("demo-data")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/raw"),
+    show_default=True,
+    help="Folder for the demo county's raw data.",
+)
+@click.option(
+    "--households",
+    type=click.IntRange(min=1),
+    default=30_000,
+    show_default=True,
+    help="Number of households.",
+)
+@click.option("--seed", type=int, default=620826, show_default=True, help="Random seed.")
+def demo_data(out: Path, households: int, seed: int) -> None:
+    """Write the demo county's raw data: villages, households and hazard rasters."""
+    from hazardmap.demo import write_demo_data
+
+    try:
+        written = write_demo_data(out, households=households, seed=seed)
+    except HazardmapError as exc:
+        _fail(exc)
+    for path in written.values():
+        click.echo(str(path))
+
+
+@main.command()
+@config_option
+def validate(config_path: Path) -> None:
+    """Check the project file, the layer files and every input; compute nothing."""
+    from hazardmap.pipeline import validate as validate_inputs
+
+    try:
+        with _progress_display(_stderr_is_terminal()) as progress:
+            warnings = validate_inputs(config_path, progress=progress)
+    except HazardmapError as exc:
+        _fail(exc)
+    _warn(warnings)
+    click.echo(f"{config_path}: valid")
+
+
+@main.command()
+@config_option
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: [outputs] dir of the project file).",
+)
+def run(config_path: Path, out: Path | None) -> None:
+    """Run the whole pipeline and write the tables, the manifest and the map."""
+    from hazardmap.pipeline import run as run_pipeline
+
+    try:
+        with _progress_display(_stderr_is_terminal()) as progress:
+            result: Any = run_pipeline(config_path, out, progress=progress)
+    except HazardmapError as exc:
+        _fail(exc)
+    _warn(result.warnings)
+    villages = result.villages
+    click.echo(
+        f"{len(villages)} villages, {len(result.households)} households; "
+        f"expected returns to poverty per year: {villages['expected_returns'].sum():.1f}; "
+        f"high-risk households: {int(villages['n_high_risk'].sum())}"
+    )
+    click.echo(f"map: {result.out_dir / 'map.html'}")

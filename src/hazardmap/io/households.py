@@ -1,0 +1,158 @@
+"""Household tables: read, map the columns to the standard fields, check every value.
+
+Any problem stops the run with one line naming the file, the column, the first offending
+lines (as counted in the file, header = line 1), what was expected and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hazardmap.errors import InputError, InputFileNotFoundError
+from hazardmap.io.problems import rows_summary
+from hazardmap.vocabulary import CATEGORY_ALIASES, HOUSEHOLD_FIELDS, HOUSING_TYPES, INCOME_COMPONENTS
+
+HOUSING_ALIASES: dict[str, str] = {
+    **{h: h for h in HOUSING_TYPES},
+    "土坯房": "earth",
+    "土木": "earth",
+    "砖木": "brick_wood",
+    "砖混": "brick_concrete",
+    "框架": "frame",
+}
+TRUE_WORDS = frozenset({"true", "1", "yes", "y", "是"})
+FALSE_WORDS = frozenset({"false", "0", "no", "n", "否", ""})
+SHARE_TOLERANCE = 1e-6
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise InputFileNotFoundError(f"{path}: households file not found; check [households] path")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".xlsx":
+            return pd.read_excel(path, dtype=str, keep_default_na=False)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; save the table as UTF-8 CSV") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, ImportError) as exc:
+        raise InputError(f"{path}: cannot read the table ({exc}); check the file") from None
+
+
+class _Checker:
+    """Column-by-column parsing that fails with one line per problem."""
+
+    def __init__(self, path: Path, frame: pd.DataFrame, columns: Mapping[str, str]) -> None:
+        self.path = path
+        self.frame = frame
+        self.columns = columns
+        self.lines = np.arange(len(frame)) + 2
+
+    def raw(self, field: str) -> pd.Series:
+        return self.frame[self.columns[field]].astype(str).str.strip()
+
+    def fail(self, field: str, bad: np.ndarray, expected: str, fix: str) -> None:
+        if bad.any():
+            values = self.raw(field)[bad].tolist()
+            raise InputError(
+                f"{self.path}: column '{self.columns[field]}': expected {expected} at "
+                f"{rows_summary(self.lines[bad], values)}; {fix}"
+            )
+
+    def number(self, field: str, *, low: float, high: float = np.inf, strict_low: bool = False) -> np.ndarray:
+        values = pd.to_numeric(self.raw(field), errors="coerce").to_numpy(dtype=np.float64)
+        too_low = values <= low if strict_low else values < low
+        bad = ~np.isfinite(values) | too_low | (values > high)
+        bound = f"> {low:g}" if strict_low else f">= {low:g}"
+        limit = f" and <= {high:g}" if np.isfinite(high) else ""
+        self.fail(field, bad, f"a number {bound}{limit}", "correct those values")
+        return values
+
+    def choice(self, field: str, aliases: Mapping[str, str], *, lower: bool = True) -> np.ndarray:
+        raw = self.raw(field)
+        keys = raw.str.lower() if lower else raw
+        mapped = keys.map(lambda key: aliases.get(key))
+        bad = mapped.isna().to_numpy()
+        allowed = sorted({k for k in aliases if k})
+        self.fail(field, bad, f"one of {allowed}", "use one of those values")
+        return mapped.to_numpy(dtype=object)
+
+    def text(self, field: str, *, unique: bool = False) -> np.ndarray:
+        raw = self.raw(field)
+        self.fail(field, (raw == "").to_numpy(), "a value", "fill in the empty cells")
+        if unique:
+            dup = raw.duplicated(keep=False).to_numpy()
+            self.fail(field, dup, "unique values", "give each household its own id")
+        return raw.to_numpy(dtype=object)
+
+    def coordinate(self, column: str | None) -> np.ndarray:
+        if column is None or column not in self.frame.columns:
+            return np.full(len(self.frame), np.nan)
+        raw = self.frame[column].astype(str).str.strip()
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+        bad = (raw != "").to_numpy() & np.isnan(values)
+        if bad.any():
+            raise InputError(
+                f"{self.path}: column '{column}': expected a number or an empty cell at "
+                f"{rows_summary(self.lines[bad], raw[bad].tolist())}; correct those coordinates"
+            )
+        return values
+
+
+def read_households(
+    path: Path,
+    *,
+    fields: Mapping[str, str] | None = None,
+    lon_field: str = "lon",
+    lat_field: str = "lat",
+) -> pd.DataFrame:
+    """Households with the standard columns, typed, plus ``x``/``y`` (NaN where missing).
+
+    ``fields`` maps a standard field to the input column that holds it; unmapped fields
+    are expected under their standard names.
+    """
+    frame = _read_table(path)
+    columns = {field: (fields or {}).get(field, field) for field in HOUSEHOLD_FIELDS}
+    missing = [column for column in columns.values() if column not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{path}: column(s) {missing} not found (the file has {list(frame.columns)}); "
+            "rename them, or map them under [households.fields] in the project file"
+        )
+    if len(frame) == 0:
+        raise InputError(f"{path}: no households in the file; add at least one row")
+    check = _Checker(path, frame, columns)
+    shares = {f"share_{c}": check.number(f"share_{c}", low=0.0, high=1.0) for c in INCOME_COMPONENTS}
+    share_sum = np.sum(list(shares.values()), axis=0)
+    bad_sum = share_sum > 1.0 + SHARE_TOLERANCE
+    if bad_sum.any():
+        raise InputError(
+            f"{path}: income shares add up to more than 1 at "
+            f"{rows_summary(check.lines[bad_sum], [round(float(s), 4) for s in share_sum[bad_sum]])}; "
+            "the share_* columns are fractions of income and must sum to at most 1"
+        )
+    members = check.number("members", low=1.0)
+    if (members != np.round(members)).any():
+        check.fail("members", members != np.round(members), "a whole number", "correct those values")
+    insured_raw = check.raw("insured").str.lower()
+    insured_bad = ~insured_raw.isin(TRUE_WORDS | FALSE_WORDS).to_numpy()
+    check.fail("insured", insured_bad, "true or false (1/0, 是/否)", "correct those values")
+    table = pd.DataFrame(
+        {
+            "household_id": check.text("household_id", unique=True),
+            "village_code": check.text("village_code"),
+            "members": members.astype(np.int64),
+            "income_pc": check.number("income_pc", low=0.0, strict_low=True),
+            "category": check.choice("category", CATEGORY_ALIASES),
+            **shares,
+            "housing": check.choice("housing", HOUSING_ALIASES),
+            "insured": insured_raw.isin(TRUE_WORDS).to_numpy(),
+            "x": check.coordinate(lon_field),
+            "y": check.coordinate(lat_field),
+        }
+    )
+    return table

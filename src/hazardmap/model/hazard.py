@@ -1,0 +1,99 @@
+"""A hazard's model parameters, and the two curves they define: frequency and damage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from hazardmap.vocabulary import HOUSING_TYPES, INCOME_COMPONENTS
+
+FrequencyType = Literal["probability", "rate", "table", "return_period"]
+Curve = tuple[tuple[float, float], ...]
+DamageSpec = float | Curve
+
+
+@dataclass(frozen=True)
+class Frequency:
+    """How a layer's intensity x becomes an annual probability of a damaging event."""
+
+    type: FrequencyType
+    points: Curve = ()
+    damaging_fraction: float = 1.0
+
+    def annual_probability(self, x: np.ndarray) -> np.ndarray:
+        """p(x) by the rule of ``type``; NaN stays NaN."""
+        x = np.asarray(x, dtype=np.float64)
+        if self.type == "probability":
+            return np.clip(x, 0.0, 1.0)
+        if self.type == "rate":
+            return -np.expm1(-self.damaging_fraction * np.maximum(x, 0.0))
+        if self.type == "table":
+            xs, ps = np.asarray(self.points, dtype=np.float64).T
+            return np.interp(x, xs, ps)
+        with np.errstate(divide="ignore"):
+            return np.where(np.isnan(x), np.nan, 1.0 / np.maximum(x, 1.0))
+
+
+def _ratio(spec: DamageSpec, x: np.ndarray) -> np.ndarray:
+    if isinstance(spec, tuple):
+        xs, ratios = np.asarray(spec, dtype=np.float64).T
+        return np.interp(x, xs, ratios)
+    return np.full_like(x, float(spec))
+
+
+@dataclass(frozen=True)
+class HazardParams:
+    """Everything the model needs to know about one hazard layer.
+
+    ``probability_factor``, ``damage_factor`` and ``insure_all`` are 1, empty and False
+    for the layer as configured; interventions set them (see :meth:`with_intervention`).
+    """
+
+    name: str
+    frequency: Frequency
+    damage: Mapping[str, DamageSpec] = field(default_factory=dict)
+    housing: Mapping[str, float] = field(default_factory=dict)
+    probability_factor: float = 1.0
+    damage_factor: Mapping[str, float] = field(default_factory=dict)
+    insure_all: bool = False
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        """Annual probability of a damaging event at intensity x."""
+        p = self.frequency.annual_probability(x) * self.probability_factor
+        return np.minimum(p, 1.0)
+
+    def damage_ratios(self, x: np.ndarray) -> np.ndarray:
+        """(n, components) damage ratio of each income component at intensity x."""
+        x = np.asarray(x, dtype=np.float64)
+        out = np.zeros((x.size, len(INCOME_COMPONENTS)))
+        for j, component in enumerate(INCOME_COMPONENTS):
+            spec = self.damage.get(component)
+            if spec is not None:
+                out[:, j] = _ratio(spec, x) * self.damage_factor.get(component, 1.0)
+        return np.clip(out, 0.0, 1.0)
+
+    def housing_losses(self) -> np.ndarray:
+        """Housing loss per housing type, in the order of HOUSING_TYPES."""
+        return np.array([self.housing.get(h, 0.0) for h in HOUSING_TYPES], dtype=np.float64)
+
+    def with_intervention(
+        self,
+        *,
+        probability_factor: float | None = None,
+        damage_factor: Mapping[str, float] | None = None,
+        insure: bool = False,
+    ) -> HazardParams:
+        """The same hazard after an intervention changes its parameters."""
+        factors = dict(self.damage_factor)
+        for component, factor in (damage_factor or {}).items():
+            factors[component] = factors.get(component, 1.0) * factor
+        return replace(
+            self,
+            probability_factor=self.probability_factor
+            * (1.0 if probability_factor is None else probability_factor),
+            damage_factor=factors,
+            insure_all=self.insure_all or insure,
+        )

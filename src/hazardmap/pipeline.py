@@ -1,0 +1,350 @@
+"""run(config) -> RunResult: read and check the inputs, compute, assemble, write.
+
+Nothing here prints; progress goes to an optional callback, so the command line (or a
+notebook, or a benchmark) decides how to show it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+
+from hazardmap.config import Config, LayerConfig, load_config
+from hazardmap.errors import InputError
+from hazardmap.io import read_households, read_villages
+from hazardmap.io.problems import rows_summary
+from hazardmap.model import Frequency, HazardParams, HouseholdArrays, assess_households
+from hazardmap.model.interventions import Intervention, rank_interventions, returns_avoided
+from hazardmap.model.risk import HouseholdRisk, classify
+from hazardmap.model.villages import aggregate_households, hazard_level
+from hazardmap.raster import RasterData, read_raster, reduce, sample_xy
+from hazardmap.raster.source import parse_crs
+from hazardmap.vocabulary import HOUSING_TYPES, INCOME_COMPONENTS
+
+ProgressCallback = Callable[[str, int, int], None]
+"""Called as progress(stage, index, total) when a stage starts."""
+
+STAGES = (
+    "read villages",
+    "read households",
+    "read rasters",
+    "village statistics",
+    "sample households",
+    "household risk",
+    "village risk",
+    "interventions",
+    "write outputs",
+)
+
+
+@dataclass
+class StageClock:
+    """Wall time per stage, and the progress callback that announces each stage."""
+
+    progress: ProgressCallback | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if self.progress is not None:
+            self.progress(name, STAGES.index(name), len(STAGES))
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+
+@dataclass
+class Inputs:
+    """Everything read and checked, ready to compute."""
+
+    config: Config
+    villages: gpd.GeoDataFrame
+    households: pd.DataFrame
+    household_crs: CRS
+    rasters: dict[str, RasterData]
+    warnings: list[str]
+
+
+@dataclass
+class RunResult:
+    """What a run produced. ``out_dir`` is None until the outputs are written."""
+
+    villages: gpd.GeoDataFrame
+    households: pd.DataFrame
+    priorities: pd.DataFrame
+    out_dir: Path | None
+    config: Config
+    rasters: dict[str, RasterData]
+    timings: dict[str, float]
+    warnings: list[str]
+
+
+def _as_config(config: Config | str | Path) -> Config:
+    return config if isinstance(config, Config) else load_config(config)
+
+
+def load_inputs(config: Config, clock: StageClock | None = None) -> Inputs:
+    """Read every input and check it against the others; raise on the first problem."""
+    clock = clock or StageClock()
+    settings = config.project
+    warnings: list[str] = []
+    with clock.stage("read villages"):
+        villages = read_villages(
+            config.villages_path,
+            id_field=settings.villages.id_field,
+            name_field=settings.villages.name_field,
+            township_field=settings.villages.township_field,
+            crs=settings.villages.crs,
+            warnings=warnings,
+        )
+    with clock.stage("read households"):
+        household_crs = parse_crs(
+            settings.households.crs, where=f"{config.file}: [households] crs"
+        )
+        households = read_households(
+            config.households_path,
+            fields=settings.households.fields,
+            lon_field=settings.households.lon_field,
+            lat_field=settings.households.lat_field,
+        )
+        unknown = ~households["village_code"].isin(villages["village_code"]).to_numpy()
+        if unknown.any():
+            lines = np.flatnonzero(unknown) + 2
+            raise InputError(
+                f"{config.households_path}: village code not in {config.villages_path.name} at "
+                f"{rows_summary(lines, households['village_code'][unknown].tolist())}; "
+                "correct the code or add the village"
+            )
+    with clock.stage("read rasters"):
+        rasters = {
+            layer.name: read_raster(layer.raster_path, declared_crs=layer.spec.crs)
+            for layer in config.layers
+        }
+        for layer in config.layers:
+            if np.isnan(rasters[layer.name].values).all():
+                raise InputError(
+                    f"{layer.raster_path}: every cell is nodata; check the file or its nodata value"
+                )
+    return Inputs(config, villages, households, household_crs, rasters, warnings)
+
+
+def hazard_params(layer: LayerConfig) -> HazardParams:
+    """The model's view of a layer file."""
+    spec = layer.spec
+    damage = {
+        c: (tuple(tuple(p) for p in v) if isinstance(v, list) else float(v))
+        for c, v in spec.damage.items()
+    }
+    frequency = Frequency(
+        type=spec.frequency.type,
+        points=tuple(tuple(p) for p in spec.frequency.points or ()),  # type: ignore[misc]
+        damaging_fraction=spec.frequency.damaging_fraction or 1.0,
+    )
+    return HazardParams(name=spec.name, frequency=frequency, damage=damage, housing=dict(spec.housing))
+
+
+def household_arrays(households: pd.DataFrame) -> HouseholdArrays:
+    return HouseholdArrays(
+        income=households["income_pc"].to_numpy(dtype=np.float64),
+        shares=households[[f"share_{c}" for c in INCOME_COMPONENTS]].to_numpy(dtype=np.float64),
+        insured=households["insured"].to_numpy(dtype=bool),
+        housing=pd.Categorical(households["housing"], categories=HOUSING_TYPES).codes.astype(np.int64),
+    )
+
+
+def _village_hazard_stats(
+    inputs: Inputs, clock: StageClock
+) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray]]:
+    """Coverage-weighted mean, max and level per village, and each household's intensity."""
+    config = inputs.config
+    min_share = config.project.risk.min_area_share
+    stats: dict[str, dict[str, np.ndarray]] = {}
+    intensities: dict[str, np.ndarray] = {}
+    village_index = pd.Index(inputs.villages["village_code"]).get_indexer(
+        inputs.households["village_code"]
+    )
+    x = inputs.households["x"].to_numpy()
+    y = inputs.households["y"].to_numpy()
+    located = np.isfinite(x) & np.isfinite(y)
+    for layer in config.layers:
+        raster = inputs.rasters[layer.name]
+        with clock.stage("village statistics"):
+            geoms = np.asarray(inputs.villages.geometry.to_crs(raster.grid.crs).values)
+            breaks = tuple(float(b) for b in layer.spec.levels)
+            red = reduce(raster, geoms, coverage="fraction", thresholds=breaks)
+            has_data = red.weight > 0
+            shares = np.column_stack([red.frac_above(b) for b in breaks])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(has_data, red.weighted_sum / red.weight, np.nan)
+            stats[layer.name] = {
+                "mean": mean,
+                "max": red.maximum,
+                "level": hazard_level(np.nan_to_num(shares), has_data, min_share),
+            }
+        with clock.stage("sample households"):
+            value = np.full(len(x), np.nan)
+            value[located] = sample_xy(
+                raster, x[located], y[located], inputs.household_crs, method=layer.spec.sampling
+            )
+            value[~located] = mean[village_index[~located]]
+            intensities[layer.name] = value
+    return stats, intensities
+
+
+def _household_table(inputs: Inputs, risk: HouseholdRisk, classes: list[float]) -> pd.DataFrame:
+    hh = inputs.households
+    located = np.isfinite(hh["x"].to_numpy()) & np.isfinite(hh["y"].to_numpy())
+    lon, lat = _to_wgs84(hh["x"].to_numpy(), hh["y"].to_numpy(), inputs.household_crs)
+    table: dict[str, Any] = {
+        "household_id": hh["household_id"].to_numpy(),
+        "village_code": hh["village_code"].to_numpy(),
+        "location_source": np.where(located, "gps", "village"),
+        "q0": risk.q0,
+        "risk": risk.risk,
+        "risk_class": classify(risk.risk, classes),
+    }
+    for name, outcome in risk.hazards.items():
+        table[f"{name}_value"] = outcome.value
+        table[f"{name}_p"] = outcome.probability
+        table[f"{name}_loss"] = outcome.loss
+        table[f"{name}_risk"] = outcome.risk
+    table |= {
+        "category": hh["category"].to_numpy(),
+        "members": hh["members"].to_numpy(),
+        "lon": lon,
+        "lat": lat,
+    }
+    return pd.DataFrame(table)
+
+
+def _to_wgs84(x: np.ndarray, y: np.ndarray, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
+    if crs.equals(CRS.from_epsg(4326)):
+        return x, y
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(crs, 4326, always_xy=True).transform(x, y)
+    return np.asarray(lon), np.asarray(lat)
+
+
+def compute(inputs: Inputs, clock: StageClock | None = None) -> RunResult:
+    """Village statistics, household risk, village risk and ranked interventions."""
+    clock = clock or StageClock()
+    config = inputs.config
+    settings = config.project
+    line = settings.project.monitoring_line
+    sigma = settings.project.income_sigma
+    cover = settings.project.insurance_cover
+    classes = list(settings.risk.classes)
+    stats, intensities = _village_hazard_stats(inputs, clock)
+
+    with clock.stage("household risk"):
+        arrays = household_arrays(inputs.households)
+        hazards = [hazard_params(layer) for layer in config.layers]
+        risk = assess_households(arrays, hazards, intensities, line=line, sigma=sigma, cover=cover)
+        households = _household_table(inputs, risk, classes)
+
+    with clock.stage("village risk"):
+        villages = inputs.villages
+        codes = villages["village_code"].tolist()
+        aggregates = aggregate_households(
+            codes,
+            households["village_code"].to_numpy(),
+            households["members"].to_numpy(),
+            risk.risk,
+            households["risk_class"].to_numpy(),
+            {name: outcome.risk for name, outcome in risk.hazards.items()},
+        )
+        table = pd.DataFrame(
+            {
+                "village_code": codes,
+                "name": villages["name"].to_numpy(),
+                "township": villages["township"].to_numpy(),
+            }
+        )
+        table = table.merge(aggregates, on="village_code", how="left", validate="one_to_one")
+        table.insert(
+            table.columns.get_loc("risk_mean") + 1, "risk_class", classify(table["risk_mean"], classes)
+        )
+        for name in config.hazard_names:
+            table[f"{name}_mean"] = stats[name]["mean"]
+            table[f"{name}_max"] = stats[name]["max"]
+            table[f"{name}_level"] = stats[name]["level"]
+            table[f"{name}_expected_returns"] = table.pop(f"{name}_expected_returns")
+        village_table = gpd.GeoDataFrame(table, geometry=villages.geometry.to_crs(4326).values, crs=4326)
+
+    with clock.stage("interventions"):
+        interventions = [
+            Intervention(
+                name=item.name,
+                hazard=item.hazard,
+                cost_per_household=item.cost_per_household,
+                probability_factor=item.probability_factor,
+                damage_factor=item.damage_factor,
+                insure=item.insure,
+            )
+            for item in settings.interventions
+        ]
+        avoided = {
+            item.name: pd.Series(
+                returns_avoided(
+                    item, arrays, hazards, intensities, risk, line=line, sigma=sigma, cover=cover
+                )
+            )
+            .groupby(households["village_code"].to_numpy())
+            .sum()
+            .reindex(codes, fill_value=0.0)
+            .to_numpy()
+            for item in interventions
+        }
+        priorities = rank_interventions(
+            pd.DataFrame(avoided, index=range(len(codes))),
+            interventions,
+            table[["village_code", "name", "n_households"]],
+            settings.planning.budget_cny,
+        )
+    return RunResult(
+        villages=village_table,
+        households=households,
+        priorities=priorities,
+        out_dir=None,
+        config=config,
+        rasters=inputs.rasters,
+        timings=clock.timings,
+        warnings=inputs.warnings,
+    )
+
+
+def validate(config: Config | str | Path, *, progress: ProgressCallback | None = None) -> list[str]:
+    """Read and check every input without computing; returns the warnings."""
+    return load_inputs(_as_config(config), StageClock(progress)).warnings
+
+
+def run(
+    config: Config | str | Path,
+    out: str | Path | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+) -> RunResult:
+    """The whole pipeline: read, check, compute, and write every output into ``out``
+    (default: the project file's [outputs] dir), replacing it only when all is written."""
+    from hazardmap.outputs import write_outputs
+
+    cfg = _as_config(config)
+    clock = StageClock(progress)
+    started = time.perf_counter()
+    result = compute(load_inputs(cfg, clock), clock)
+    target = Path(out).resolve() if out is not None else cfg.outputs_dir
+    with clock.stage("write outputs"):
+        result.out_dir = write_outputs(result, target, total_seconds=time.perf_counter() - started)
+    return result

@@ -1,0 +1,41 @@
+"""The fixed vocabulary of household data: income components, housing types, categories.
+
+Shared by the configuration (to check layer files) and the model (to index arrays).
+"""
+
+from __future__ import annotations
+
+INCOME_COMPONENTS: tuple[str, ...] = ("crop", "orchard", "livestock", "wage", "transfer", "other")
+"""Components of household income; the household field for component c is ``share_{c}``."""
+
+INSURABLE_COMPONENTS: frozenset[str] = frozenset({"crop", "orchard"})
+"""Components whose losses agricultural insurance pays (in part, by ``insurance_cover``)."""
+
+HOUSING_TYPES: tuple[str, ...] = ("earth", "brick_wood", "brick_concrete", "frame")
+
+CATEGORIES: tuple[str, ...] = ("none", "unstable", "marginal", "hardship")
+"""Monitoring categories. Chinese labels map onto them through :data:`CATEGORY_ALIASES`."""
+
+CATEGORY_ALIASES: dict[str, str] = {
+    "none": "none",
+    "": "none",
+    "一般户": "none",
+    "unstable": "unstable",
+    "脱贫不稳定户": "unstable",
+    "marginal": "marginal",
+    "边缘易致贫户": "marginal",
+    "hardship": "hardship",
+    "突发严重困难户": "hardship",
+}
+
+HOUSEHOLD_FIELDS: tuple[str, ...] = (
+    "household_id",
+    "village_code",
+    "members",
+    "income_pc",
+    "category",
+    *(f"share_{c}" for c in INCOME_COMPONENTS),
+    "housing",
+    "insured",
+)
+"""Standard household fields (coordinates are configured separately and are optional)."""
