@@ -9,10 +9,19 @@ from __future__ import annotations
 import math
 import tomllib
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from hazardmap.errors import ConfigError, InputFileNotFoundError
 from hazardmap.vocabulary import HOUSEHOLD_FIELDS, HOUSING_TYPES, INCOME_COMPONENTS
@@ -31,7 +40,7 @@ def _check_curve(points: CurvePoints, what: str) -> CurvePoints:
     if len(points) < 2:
         raise ValueError(f"{what} needs at least two [x, value] points")
     xs = [x for x, _ in points]
-    if any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
+    if any(b <= a for a, b in pairwise(xs)):
         raise ValueError(f"{what} x values must increase strictly, got {xs}")
     if not all(math.isfinite(v) for p in points for v in p):
         raise ValueError(f"{what} must hold finite numbers")
@@ -67,7 +76,8 @@ class HouseholdsSection(_Strict):
         unknown = sorted(set(value) - set(HOUSEHOLD_FIELDS))
         if unknown:
             raise ValueError(
-                f"unknown household field(s) {unknown}; standard fields are {list(HOUSEHOLD_FIELDS)}"
+                f"unknown household field(s) {unknown}; "
+                f"standard fields are {list(HOUSEHOLD_FIELDS)}"
             )
         return value
 
@@ -102,7 +112,7 @@ class InterventionConfig(_Strict):
     hazard: str
     probability_factor: NonNegative | None = None
     damage_factor: dict[str, NonNegative] | None = None
-    insure: bool = False
+    insure: StrictBool = False
     cost_per_household: NonNegative
 
     @field_validator("damage_factor")
@@ -184,14 +194,21 @@ class LayerFile(_Strict):
             raise ValueError(f"the three level breaks must increase, got {list(value)}")
         return value
 
+    @field_validator("damage", mode="before")
+    @classmethod
+    def _damage_components(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(INCOME_COMPONENTS))
+            if unknown:
+                raise ValueError(
+                    f"unknown income component(s) {unknown}; expected some of "
+                    f"{list(INCOME_COMPONENTS)}"
+                )
+        return value
+
     @field_validator("damage")
     @classmethod
-    def _damage_ok(cls, value: dict[str, DamageSpec]) -> dict[str, DamageSpec]:
-        unknown = sorted(set(value) - set(INCOME_COMPONENTS))
-        if unknown:
-            raise ValueError(
-                f"unknown income component(s) {unknown}; expected some of {list(INCOME_COMPONENTS)}"
-            )
+    def _damage_ratios(cls, value: dict[str, DamageSpec]) -> dict[str, DamageSpec]:
         for component, spec in value.items():
             if isinstance(spec, list):
                 _check_curve(spec, f"damage.{component}")
@@ -207,7 +224,9 @@ class LayerFile(_Strict):
     def _housing_ok(cls, value: dict[str, float]) -> dict[str, float]:
         unknown = sorted(set(value) - set(HOUSING_TYPES))
         if unknown:
-            raise ValueError(f"unknown housing type(s) {unknown}; expected some of {list(HOUSING_TYPES)}")
+            raise ValueError(
+                f"unknown housing type(s) {unknown}; expected some of {list(HOUSING_TYPES)}"
+            )
         return value
 
 
@@ -281,9 +300,17 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
 
 
+_UNION_MEMBER_TAGS = ("float", "int", "str", "bool", "list[", "tuple[", "dict[")
+
+
+def _key_path(error: dict[str, Any]) -> tuple[str, ...]:
+    """The error's location without pydantic's union-member tags (e.g. 'float')."""
+    return tuple(str(part) for part in error["loc"] if not str(part).startswith(_UNION_MEMBER_TAGS))
+
+
 def _describe(error: dict[str, Any]) -> str:
     """One pydantic error as a sentence that names the key."""
-    loc = [str(part) for part in error["loc"]]
+    loc = list(_key_path(error))
     key = loc[-1] if loc else ""
     where = f"[{'.'.join(loc[:-1])}]" if len(loc) > 1 else "the top level"
     if error["type"] == "extra_forbidden":
@@ -298,7 +325,10 @@ def _validate(model: type[_Strict], data: dict[str, Any], path: Path) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(_describe(dict(e)) for e in exc.errors())
+        first_per_key: dict[tuple[str, ...], dict[str, Any]] = {}
+        for error in exc.errors():
+            first_per_key.setdefault(_key_path(dict(error)), dict(error))
+        problems = "; ".join(_describe(e) for e in first_per_key.values())
         raise ConfigError(f"{path}: {problems}") from None
 
 
@@ -315,7 +345,8 @@ def load_config(path: str | Path = "hazardmap.toml") -> Config:
     layer_dir = (file.parent / project.layers.dir).resolve()
     if not layer_dir.is_dir():
         raise InputFileNotFoundError(
-            f"{file}: [layers] dir '{project.layers.dir}' is not a folder; create it or fix the path"
+            f"{file}: [layers] dir '{project.layers.dir}' is not a folder; "
+            "create it or fix the path"
         )
     layer_files = sorted(layer_dir.glob("*.toml"))
     if not layer_files:

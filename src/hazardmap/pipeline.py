@@ -23,6 +23,7 @@ from hazardmap.errors import InputError
 from hazardmap.io import read_households, read_villages
 from hazardmap.io.problems import rows_summary
 from hazardmap.model import Frequency, HazardParams, HouseholdArrays, assess_households
+from hazardmap.model.hazard import DamageSpec
 from hazardmap.model.interventions import Intervention, rank_interventions, returns_avoided
 from hazardmap.model.risk import HouseholdRisk, classify
 from hazardmap.model.villages import aggregate_households, hazard_level
@@ -109,9 +110,7 @@ def load_inputs(config: Config, clock: StageClock | None = None) -> Inputs:
             warnings=warnings,
         )
     with clock.stage("read households"):
-        household_crs = parse_crs(
-            settings.households.crs, where=f"{config.file}: [households] crs"
-        )
+        household_crs = parse_crs(settings.households.crs, where=f"{config.file}: [households] crs")
         households = read_households(
             config.households_path,
             fields=settings.households.fields,
@@ -142,16 +141,18 @@ def load_inputs(config: Config, clock: StageClock | None = None) -> Inputs:
 def hazard_params(layer: LayerConfig) -> HazardParams:
     """The model's view of a layer file."""
     spec = layer.spec
-    damage = {
-        c: (tuple(tuple(p) for p in v) if isinstance(v, list) else float(v))
+    damage: dict[str, DamageSpec] = {
+        c: (tuple((float(x), float(r)) for x, r in v) if isinstance(v, list) else float(v))
         for c, v in spec.damage.items()
     }
     frequency = Frequency(
         type=spec.frequency.type,
-        points=tuple(tuple(p) for p in spec.frequency.points or ()),  # type: ignore[misc]
+        points=tuple((float(x), float(p)) for x, p in spec.frequency.points or ()),
         damaging_fraction=spec.frequency.damaging_fraction or 1.0,
     )
-    return HazardParams(name=spec.name, frequency=frequency, damage=damage, housing=dict(spec.housing))
+    return HazardParams(
+        name=spec.name, frequency=frequency, damage=damage, housing=dict(spec.housing)
+    )
 
 
 def household_arrays(households: pd.DataFrame) -> HouseholdArrays:
@@ -159,7 +160,9 @@ def household_arrays(households: pd.DataFrame) -> HouseholdArrays:
         income=households["income_pc"].to_numpy(dtype=np.float64),
         shares=households[[f"share_{c}" for c in INCOME_COMPONENTS]].to_numpy(dtype=np.float64),
         insured=households["insured"].to_numpy(dtype=bool),
-        housing=pd.Categorical(households["housing"], categories=HOUSING_TYPES).codes.astype(np.int64),
+        housing=pd.Categorical(households["housing"], categories=HOUSING_TYPES).codes.astype(
+            np.int64
+        ),
     )
 
 
@@ -274,14 +277,18 @@ def compute(inputs: Inputs, clock: StageClock | None = None) -> RunResult:
         )
         table = table.merge(aggregates, on="village_code", how="left", validate="one_to_one")
         table.insert(
-            table.columns.get_loc("risk_mean") + 1, "risk_class", classify(table["risk_mean"], classes)
+            list(table.columns).index("risk_mean") + 1,
+            "risk_class",
+            classify(table["risk_mean"].to_numpy(), classes),
         )
         for name in config.hazard_names:
             table[f"{name}_mean"] = stats[name]["mean"]
             table[f"{name}_max"] = stats[name]["max"]
             table[f"{name}_level"] = stats[name]["level"]
             table[f"{name}_expected_returns"] = table.pop(f"{name}_expected_returns")
-        village_table = gpd.GeoDataFrame(table, geometry=villages.geometry.to_crs(4326).values, crs=4326)
+        village_table = gpd.GeoDataFrame(
+            table, geometry=villages.geometry.to_crs(4326).values, crs=4326
+        )
 
     with clock.stage("interventions"):
         interventions = [

@@ -52,7 +52,7 @@ def township_seats() -> dict[str, tuple[float, float]]:
 
 def _random_points_in(rng: np.random.Generator, region: shapely.Geometry, n: int) -> np.ndarray:
     """n uniform random points inside a polygon (rejection sampling in its bounds)."""
-    xmin, ymin, xmax, ymax = region.bounds
+    xmin, ymin, xmax, ymax = shapely.bounds(region)
     found: list[np.ndarray] = []
     count = 0
     shapely.prepare(region)
@@ -75,7 +75,9 @@ def _voronoi_tiles(points: np.ndarray, region: shapely.Geometry) -> list[shapely
     if len(points) == 1:
         return [region]
     cells = shapely.voronoi_polygons(
-        shapely.multipoints(points), extend_to=shapely.box(*region.buffer(1000).bounds), ordered=True
+        shapely.multipoints(points),
+        extend_to=shapely.box(*shapely.bounds(shapely.buffer(region, 1000))),
+        ordered=True,
     )
     return [_polygonal(shapely.intersection(cell, region)) for cell in shapely.get_parts(cells)]
 
@@ -107,11 +109,13 @@ def village_polygons(rng: np.random.Generator) -> gpd.GeoDataFrame:
     )
     seats = list(shapely.get_coordinates(seats_wgs84.to_crs(VILLAGE_CRS).values))
     # townships without a known seat: the candidate point farthest from every known seat
-    candidates = _random_points_in(rng, outline.buffer(-3000), 2000)
+    candidates = _random_points_in(rng, shapely.buffer(outline, -3000), 2000)
     for _ in [t for t in towns if t.code not in known]:
         distance = np.min(np.hypot(*(candidates[:, None, :] - np.array(seats)[None]).T), axis=0)
         seats.append(candidates[int(np.argmax(distance))])
-    ordered_towns = [t for t in towns if t.code in known] + [t for t in towns if t.code not in known]
+    ordered_towns = [t for t in towns if t.code in known] + [
+        t for t in towns if t.code not in known
+    ]
     township_tiles = _voronoi_tiles(np.array(seats), outline)
 
     records = []

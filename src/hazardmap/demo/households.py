@@ -48,7 +48,9 @@ def _settlement_points(
     return xy[:, 0], xy[:, 1]
 
 
-def _shares(rng: np.random.Generator, monitored: np.ndarray, orchard_weight: np.ndarray) -> np.ndarray:
+def _shares(
+    rng: np.random.Generator, monitored: np.ndarray, orchard_weight: np.ndarray
+) -> np.ndarray:
     """Income shares per component, dominated by crops, apple orchards and migrant wages;
     rounded down to 3 decimals so that each row sums to at most 1."""
     alpha = np.empty((len(monitored), len(INCOME_COMPONENTS)))

@@ -22,7 +22,13 @@ TERRAIN_CRS = "EPSG:32648"
 CELL = 30.0
 ELEVATION_RANGE = (1340.0, 2245.0)
 NODATA = -9999.0
-_GEOTIFF = {"driver": "GTiff", "tiled": True, "blockxsize": 256, "blockysize": 256, "compress": "deflate"}
+_GEOTIFF = {
+    "driver": "GTiff",
+    "tiled": True,
+    "blockxsize": 256,
+    "blockysize": 256,
+    "compress": "deflate",
+}
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,9 @@ class Terrain:
     transform: Affine
 
 
-def spectral_noise(rng: np.random.Generator, shape: tuple[int, int], beta: float, cutoff_px: float) -> np.ndarray:
+def spectral_noise(
+    rng: np.random.Generator, shape: tuple[int, int], beta: float, cutoff_px: float
+) -> np.ndarray:
     """Zero-mean, unit-variance fractal noise: white noise shaped by a k^-beta spectrum,
     with wavelengths longer than ``cutoff_px`` removed."""
     white = rng.standard_normal(shape)
@@ -49,7 +57,7 @@ def spectral_noise(rng: np.random.Generator, shape: tuple[int, int], beta: float
 def make_terrain(rng: np.random.Generator, outline_utm: shapely.Geometry, margin: float) -> Terrain:
     """Loess hills cut by gullies, higher to the east (Liupan foothills), a main valley
     running north-south in the west, scaled to the county's 1,340-2,245 m."""
-    xmin, ymin, xmax, ymax = outline_utm.bounds
+    xmin, ymin, xmax, ymax = shapely.bounds(outline_utm)
     west = np.floor((xmin - margin) / CELL) * CELL
     north = np.ceil((ymax + margin) / CELL) * CELL
     width = int(np.ceil((xmax + margin - west) / CELL))
@@ -110,17 +118,21 @@ def write_terrain_rasters(
     """dem.tif and landslide.tif (EPSG:32648, 30 m), drought.tif (0.01 deg) and hail.tif
     (0.05 deg, EPSG:4326)."""
     to_utm = Transformer.from_crs(4326, TERRAIN_CRS, always_xy=True)
-    outline_utm = shapely.transform(outline_wgs84, lambda xy: np.column_stack(to_utm.transform(*xy.T)))
+    outline_utm = shapely.transform(
+        outline_wgs84, lambda xy: np.column_stack(to_utm.transform(*xy.T))
+    )
     terrain = make_terrain(rng, outline_utm, margin=4000.0)
     shape = terrain.elevation.shape
-    outside = geometry_mask([outline_utm.buffer(1000.0)], out_shape=shape, transform=terrain.transform)
+    outside = geometry_mask(
+        [shapely.buffer(outline_utm, 1000.0)], out_shape=shape, transform=terrain.transform
+    )
     landslide = landslide_susceptibility(rng, terrain)
     landslide[outside] = NODATA
     paths = {"dem": folder / "dem.tif", "landslide": folder / "landslide.tif"}
     _write(paths["dem"], terrain.elevation, terrain.transform, TERRAIN_CRS)
     _write(paths["landslide"], landslide, terrain.transform, TERRAIN_CRS)
 
-    lon0, lat0, lon1, lat1 = outline_wgs84.bounds
+    lon0, lat0, lon1, lat1 = shapely.bounds(outline_wgs84)
     corridor_a = np.array([lon0 + 0.1, lat1 - 0.05])  # storm corridor, north-west to south-east
     corridor_b = np.array([lon1 - 0.05, lat0 + 0.15])
     for name, step in (("drought", 0.01), ("hail", 0.05)):

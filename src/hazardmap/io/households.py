@@ -14,7 +14,12 @@ import pandas as pd
 
 from hazardmap.errors import InputError, InputFileNotFoundError
 from hazardmap.io.problems import rows_summary
-from hazardmap.vocabulary import CATEGORY_ALIASES, HOUSEHOLD_FIELDS, HOUSING_TYPES, INCOME_COMPONENTS
+from hazardmap.vocabulary import (
+    CATEGORY_ALIASES,
+    HOUSEHOLD_FIELDS,
+    HOUSING_TYPES,
+    INCOME_COMPONENTS,
+)
 
 HOUSING_ALIASES: dict[str, str] = {
     **{h: h for h in HOUSING_TYPES},
@@ -63,7 +68,9 @@ class _Checker:
                 f"{rows_summary(self.lines[bad], values)}; {fix}"
             )
 
-    def number(self, field: str, *, low: float, high: float = np.inf, strict_low: bool = False) -> np.ndarray:
+    def number(
+        self, field: str, *, low: float, high: float = np.inf, strict_low: bool = False
+    ) -> np.ndarray:
         values = pd.to_numeric(self.raw(field), errors="coerce").to_numpy(dtype=np.float64)
         too_low = values <= low if strict_low else values < low
         bad = ~np.isfinite(values) | too_low | (values > high)
@@ -126,18 +133,23 @@ def read_households(
     if len(frame) == 0:
         raise InputError(f"{path}: no households in the file; add at least one row")
     check = _Checker(path, frame, columns)
-    shares = {f"share_{c}": check.number(f"share_{c}", low=0.0, high=1.0) for c in INCOME_COMPONENTS}
+    shares = {
+        f"share_{c}": check.number(f"share_{c}", low=0.0, high=1.0) for c in INCOME_COMPONENTS
+    }
     share_sum = np.sum(list(shares.values()), axis=0)
     bad_sum = share_sum > 1.0 + SHARE_TOLERANCE
     if bad_sum.any():
+        sums = [round(float(s), 4) for s in share_sum[bad_sum]]
         raise InputError(
             f"{path}: income shares add up to more than 1 at "
-            f"{rows_summary(check.lines[bad_sum], [round(float(s), 4) for s in share_sum[bad_sum]])}; "
+            f"{rows_summary(check.lines[bad_sum], sums)}; "
             "the share_* columns are fractions of income and must sum to at most 1"
         )
     members = check.number("members", low=1.0)
     if (members != np.round(members)).any():
-        check.fail("members", members != np.round(members), "a whole number", "correct those values")
+        check.fail(
+            "members", members != np.round(members), "a whole number", "correct those values"
+        )
     insured_raw = check.raw("insured").str.lower()
     insured_bad = ~insured_raw.isin(TRUE_WORDS | FALSE_WORDS).to_numpy()
     check.fail("insured", insured_bad, "true or false (1/0, 是/否)", "correct those values")

@@ -9,12 +9,14 @@ import numpy as np
 MAX_EXAMPLES = 3
 
 
-def rows_summary(lines: Sequence[int] | np.ndarray, values: Sequence[object] = ()) -> str:
+def rows_summary(
+    lines: Sequence[int] | np.ndarray, values: Sequence[object] = (), *, unit: str = "line"
+) -> str:
     """'line 5 ('abc'), line 9 ('') and 12 more' for the first few offending lines."""
     lines = list(lines)
     shown = []
     for i, line in enumerate(lines[:MAX_EXAMPLES]):
         value = f" ({values[i]!r})" if i < len(values) else ""
-        shown.append(f"line {line}{value}")
+        shown.append(f"{unit} {line}{value}")
     more = len(lines) - len(shown)
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")

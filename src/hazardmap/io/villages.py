@@ -32,18 +32,21 @@ def read_villages(
     try:
         frame = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises several unrelated types for unreadable files
-        raise InputError(f"{path}: not a vector file GDAL can read ({exc}); check the file") from None
+        raise InputError(
+            f"{path}: not a vector file GDAL can read ({exc}); check the file"
+        ) from None
     fields = [id_field, name_field] + ([township_field] if township_field else [])
     missing = [f for f in fields if f not in frame.columns]
     if missing:
         raise InputError(
-            f"{path}: field(s) {missing} not found; the file has {list(frame.columns.drop('geometry'))}; "
+            f"{path}: field(s) {missing} not found; "
+            f"the file has {list(frame.columns.drop('geometry'))}; "
             "set [villages] id_field/name_field/township_field to the right names"
         )
     if frame.crs is None:
         if crs is None:
             raise CRSError(
-                f"{path}: the villages have no CRS; add crs = \"EPSG:....\" to [villages] "
+                f'{path}: the villages have no CRS; add crs = "EPSG:...." to [villages] '
                 "or save the file with its CRS"
             )
         frame = frame.set_crs(parse_crs(crs, where=f"{path}: [villages] crs"))
@@ -52,20 +55,23 @@ def read_villages(
     blank = codes.isna() | (codes == "")
     if blank.any():
         raise InputError(
-            f"{path}: field '{id_field}' is empty at feature {rows_summary(lines[blank.to_numpy()])}; "
+            f"{path}: field '{id_field}' is empty at "
+            f"{rows_summary(lines[blank.to_numpy()], unit='feature')}; "
             "give every village a code"
         )
     duplicated = codes.duplicated(keep=False).to_numpy()
     if duplicated.any():
         raise InputError(
-            f"{path}: village code repeated at feature "
-            f"{rows_summary(lines[duplicated], codes[duplicated].tolist())}; codes must be unique"
+            f"{path}: village code repeated at "
+            f"{rows_summary(lines[duplicated], codes[duplicated].tolist(), unit='feature')}; "
+            "codes must be unique"
         )
     geoms = np.asarray(frame.geometry.values)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if empty.any():
         raise InputError(
-            f"{path}: empty geometry at feature {rows_summary(lines[empty], codes[empty].tolist())}; "
+            f"{path}: empty geometry at "
+            f"{rows_summary(lines[empty], codes[empty].tolist(), unit='feature')}; "
             "draw those villages or remove them"
         )
     kinds = set(frame.geom_type) - {"Polygon", "MultiPolygon"}
@@ -79,11 +85,10 @@ def read_villages(
         if warnings is not None:
             warnings.append(
                 f"{path}: repaired {int(invalid.sum())} invalid village geometr"
-                f"{'y' if invalid.sum() == 1 else 'ies'} ({', '.join(codes[invalid].tolist()[:3])}...)"
+                f"{'y' if invalid.sum() == 1 else 'ies'} "
+                f"({rows_summary(lines[invalid], codes[invalid].tolist(), unit='feature')})"
             )
-    township = (
-        frame[township_field].astype("string").fillna("") if township_field else ""
-    )
+    township = frame[township_field].astype("string").fillna("") if township_field else ""
     return gpd.GeoDataFrame(
         {
             "village_code": codes.to_numpy(dtype=object),
@@ -102,6 +107,8 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
     out = geoms.copy()
     for i, geom in enumerate(geoms):
         if geom.geom_type == "GeometryCollection":
-            polys = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+            polys = [
+                g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")
+            ]
             out[i] = shapely.union_all(polys) if polys else shapely.Polygon()
     return out

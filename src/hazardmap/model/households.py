@@ -22,7 +22,9 @@ class HouseholdArrays:
     def __post_init__(self) -> None:
         n = self.income.shape[0]
         if self.shares.shape != (n, len(INCOME_COMPONENTS)):
-            raise ValueError(f"shares must be ({n}, {len(INCOME_COMPONENTS)}), got {self.shares.shape}")
+            raise ValueError(
+                f"shares must be ({n}, {len(INCOME_COMPONENTS)}), got {self.shares.shape}"
+            )
         if self.insured.shape != (n,) or self.housing.shape != (n,):
             raise ValueError("insured and housing must have one entry per household")
 

@@ -97,7 +97,9 @@ def assess_hazard(
     p = hazard.probability(x)
     loss = income_loss(x, households, hazard, cover)
     q = poverty_probability(households.income, loss, line, sigma)
-    return HazardOutcome(value=np.asarray(x, dtype=np.float64), probability=p, loss=loss, risk=p * (q - q0))
+    return HazardOutcome(
+        value=np.asarray(x, dtype=np.float64), probability=p, loss=loss, risk=p * (q - q0)
+    )
 
 
 def assess_households(

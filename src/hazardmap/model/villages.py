@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 
 
-def hazard_level(share_at_or_above: np.ndarray, has_data: np.ndarray, min_share: float) -> np.ndarray:
+def hazard_level(
+    share_at_or_above: np.ndarray, has_data: np.ndarray, min_share: float
+) -> np.ndarray:
     """Level 1..4: the highest k whose cells (level k or above) cover at least ``min_share``
     of the village's valid area; 0 where the village has no data.
 

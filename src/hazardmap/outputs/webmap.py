@@ -12,12 +12,12 @@ import base64
 import html
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import folium
 import numpy as np
 import pandas as pd
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 if TYPE_CHECKING:
@@ -152,13 +152,23 @@ def build_map(result: RunResult) -> folium.Map:
     )
     fmap.default_js = []
     fmap.default_css = []
-    fmap.get_root().header.add_child(Element(_leaflet_assets()), name="leaflet_inline")
+    page = cast(Figure, fmap.get_root())
+    page.header.add_child(Element(_leaflet_assets()), name="leaflet_inline")
     folium.TileLayer(
         "OpenStreetMap", name="OpenStreetMap (online only 仅联网)", overlay=False, control=True
     ).add_to(fmap)
 
     data = _village_features(result)
-    fields = ["name", "township", "village_code", "risk", "households", "high_risk", "expected", "dominant"]
+    fields = [
+        "name",
+        "township",
+        "village_code",
+        "risk",
+        "households",
+        "high_risk",
+        "expected",
+        "dominant",
+    ]
     aliases = [
         "Village 村",
         "Township 乡镇",
@@ -191,7 +201,9 @@ def build_map(result: RunResult) -> folium.Map:
     ).add_to(fmap)
     for layer in config.layers:
         h = layer.name
-        title = f"{layer.spec.title} level{' ' + layer.spec.title_zh if layer.spec.title_zh else ''}"
+        title = (
+            f"{layer.spec.title} level{' ' + layer.spec.title_zh if layer.spec.title_zh else ''}"
+        )
         folium.GeoJson(
             data,
             name=html.escape(title),
@@ -199,7 +211,12 @@ def build_map(result: RunResult) -> folium.Map:
             style_function=lambda f, h=h: outline(LEVEL_COLOURS[f["properties"][f"{h}_level"]]),
             tooltip=folium.GeoJsonTooltip(
                 fields=["name", "township", f"{h}_text", f"{h}_expected"],
-                aliases=["Village 村", "Township 乡镇", html.escape(layer.spec.title), "Expected returns / yr"],
+                aliases=[
+                    "Village 村",
+                    "Township 乡镇",
+                    html.escape(layer.spec.title),
+                    "Expected returns / yr",
+                ],
                 sticky=True,
             ),
         ).add_to(fmap)
@@ -222,5 +239,6 @@ def build_map(result: RunResult) -> folium.Map:
 def write_map(result: RunResult, path: Path) -> None:
     """Render the map and write it as one self-contained HTML file."""
     fmap = build_map(result)
-    fmap.get_root().title = "hazardmap: " + html.escape(result.config.project.project.name)
+    page = cast(Figure, fmap.get_root())
+    page.title = "hazardmap: " + html.escape(result.config.project.project.name)
     fmap.save(str(path))

@@ -46,8 +46,6 @@ def to_pixel_space(geoms: np.ndarray, grid: Grid) -> PixelZones:
         return out
 
     n = len(geoms)
-    missing = shapely.is_missing(geoms)
-    geoms = np.where(missing, shapely.Polygon(), geoms)
     pixel = shapely.transform(geoms, to_pixels)
     pixel = shapely.clip_by_rect(pixel, 0.0, 0.0, float(grid.width), float(grid.height))
     parts, part_zone = shapely.get_parts(pixel, return_index=True)

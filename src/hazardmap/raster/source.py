@@ -81,7 +81,7 @@ def read_raster(path: Path, *, declared_crs: str | None = None) -> RasterData:
             if crs_value is None:
                 if declared_crs is None:
                     raise CRSError(
-                        f"{path}: the raster has no CRS; declare it with crs = \"EPSG:....\" in "
+                        f'{path}: the raster has no CRS; declare it with crs = "EPSG:...." in '
                         "its layer file, or assign one (gdal_edit.py -a_srs)"
                     )
                 crs = parse_crs(declared_crs, where=f"{path}: declared crs")

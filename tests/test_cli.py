@@ -1,0 +1,125 @@
+"""The command line: exit codes, one-line messages, nothing written on bad input."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from affine import Affine
+from click.testing import CliRunner
+from tests.conftest import write_raster
+
+from hazardmap import __version__
+from hazardmap.cli import main
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_version_and_help() -> None:
+    code, out, _ = invoke("--version")
+    assert code == 0 and __version__ in out
+    code, out, _ = invoke("--help")
+    assert code == 0 and all(c in out for c in ("demo-data", "validate", "run"))
+
+
+def test_wrong_usage_exits_2(tiny_project: Path) -> None:
+    code, _, err = invoke("run", "--config", str(tiny_project), "--bogus")
+    assert code == 2 and "No such option" in err
+
+
+def test_validate_and_run(tiny_project: Path) -> None:
+    code, out, _ = invoke("validate", "--config", str(tiny_project))
+    assert code == 0 and "valid" in out
+    assert not (tiny_project.parent / "outputs").exists()  # validate writes nothing
+    code, out, _ = invoke("run", "--config", str(tiny_project))
+    assert code == 0, out
+    assert "3 villages, 5 households" in out
+    assert (tiny_project.parent / "outputs" / "latest" / "map.html").is_file()
+
+
+def break_unknown_key(project: Path) -> None:
+    text = project.read_text(encoding="utf-8")
+    project.write_text(
+        text.replace("[outputs]", "[risk]\nthreshold = 1\n\n[outputs]"), encoding="utf-8"
+    )
+
+
+def break_missing_file(project: Path) -> None:
+    (project.parent / "data" / "households.csv").unlink()
+
+
+def break_village_code(project: Path) -> None:
+    path = project.parent / "data" / "households.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("h5,C,", "h5,Z9,"), encoding="utf-8")
+
+
+def break_raster_crs(project: Path) -> None:
+    write_raster(
+        project.parent / "data" / "slope.tif",
+        np.ones((10, 10)),
+        Affine(100, 0, 500_000, 0, -100, 3_930_000),
+        None,
+    )
+
+
+def break_layer_key(project: Path) -> None:
+    path = project.parent / "layers" / "dry.toml"
+    path.write_text("colour = 'red'\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("breaker", "expected"),
+    [
+        (break_unknown_key, "unknown key 'threshold' in [risk]"),
+        (break_missing_file, "households.csv: households file not found"),
+        (break_village_code, "village code not in villages.gpkg at line 6 ('Z9')"),
+        (break_raster_crs, "slope.tif: the raster has no CRS"),
+        (break_layer_key, "dry.toml: unknown key 'colour' in the top level"),
+    ],
+)
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_bad_input_exits_1_with_one_line_and_keeps_outputs(
+    tiny_project: Path, breaker: object, expected: str, command: str
+) -> None:
+    code, _, _ = invoke("run", "--config", str(tiny_project))
+    assert code == 0
+    outputs = tiny_project.parent / "outputs" / "latest"
+    before = {p.name: p.read_bytes() for p in outputs.iterdir()}
+    breaker(tiny_project)  # type: ignore[operator]
+    code, out, err = invoke(command, "--config", str(tiny_project))
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], err
+    assert "Traceback" not in err + out
+    after = {p.name: p.read_bytes() for p in outputs.iterdir()}
+    assert after == before
+    assert [p.name for p in outputs.parent.iterdir()] == ["latest"]
+
+
+def test_bad_input_on_a_fresh_project_writes_nothing(tiny_project: Path) -> None:
+    break_village_code(tiny_project)
+    code, _, _ = invoke("run", "--config", str(tiny_project))
+    assert code == 1
+    assert not (tiny_project.parent / "outputs").exists()
+
+
+def test_demo_data_writes_every_raw_file(tmp_path: Path) -> None:
+    code, out, _ = invoke(
+        "demo-data", "--out", str(tmp_path / "raw"), "--households", "300", "--seed", "1"
+    )
+    assert code == 0, out
+    names = sorted(p.name for p in (tmp_path / "raw").iterdir())
+    assert names == [
+        "dem.tif",
+        "drought.tif",
+        "hail.tif",
+        "households.csv",
+        "landslide.tif",
+        "villages.gpkg",
+    ]
+    shutil.rmtree(tmp_path / "raw")

@@ -1,0 +1,100 @@
+"""The demo county end to end: what `make demo` promises."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from tests.conftest import read_households_csv
+
+import hazardmap
+from hazardmap.demo.county import divisions
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo_run(demo_project: Path) -> hazardmap.RunResult:
+    return hazardmap.run(demo_project)
+
+
+def test_demo_rasters_have_their_own_crs_and_grid(demo_project: Path) -> None:
+    raw = demo_project.parent / "data" / "raw"
+    expected = {
+        "landslide": ("EPSG:32648", (30.0, 30.0), (0.0, 1.0)),
+        "drought": ("EPSG:4326", (0.01, 0.01), (0.0, 1.0)),
+        "hail": ("EPSG:4326", (0.05, 0.05), (0.0, 30.0)),
+        "dem": ("EPSG:32648", (30.0, 30.0), (1340.0, 2245.0)),
+    }
+    for name, (crs, res, (low, high)) in expected.items():
+        with rasterio.open(raw / f"{name}.tif") as ds:
+            values = ds.read(1, masked=True)
+            assert ds.crs.to_string() == crs and ds.res == pytest.approx(res)
+            assert low <= values.min() and values.max() <= high
+    with rasterio.open(raw / "dem.tif") as ds:
+        dem = ds.read(1)
+    assert dem.min() == pytest.approx(1340.0) and dem.max() == pytest.approx(2245.0)
+
+
+def test_demo_villages_tile_the_county_with_official_codes(demo_project: Path) -> None:
+    villages = gpd.read_file(demo_project.parent / "data" / "raw" / "villages.gpkg")
+    official = {d.code: d.name for d in divisions() if d.level == "village"}
+    assert villages.crs.to_epsg() == 4544
+    assert (
+        len(villages) == 340
+        and dict(zip(villages["village_code"], villages["name"], strict=True)) == official
+    )
+    assert villages["township"].nunique() == 25
+    assert villages.geometry.is_valid.all()
+    union = villages.geometry.union_all()
+    assert union.area == pytest.approx(villages.geometry.area.sum(), rel=1e-9)  # no overlaps
+    assert union.area / 1e6 == pytest.approx(2188, rel=0.01)  # Jingning is ~2,190 km²
+
+
+def test_demo_households_look_like_a_monitoring_list(demo_project: Path) -> None:
+    households = read_households_csv(demo_project.parent / "data" / "raw" / "households.csv")
+    assert len(households) == 6000
+    assert 0.015 < households["lon"].isna().mean() < 0.05
+    shares = households[[c for c in households.columns if c.startswith("share_")]]
+    assert (shares.sum(axis=1) <= 1.0 + 1e-9).all()
+    dominant = shares.mean().sort_values(ascending=False).index[:3]
+    assert set(dominant) == {"share_crop", "share_orchard", "share_wage"}
+    categories = households["category"].value_counts(normalize=True)
+    assert all(0.005 < categories[c] < 0.08 for c in ("unstable", "marginal", "hardship"))
+    assert 0.3 < (households["income_pc"] < 10_000).mean() < 0.7
+    assert set(households["housing"]) == {"earth", "brick_wood", "brick_concrete", "frame"}
+    assert 0.2 < (households["insured"].astype(str).str.lower() == "true").mean() < 0.8
+
+
+def test_demo_run_meets_the_promise(demo_run: hazardmap.RunResult) -> None:
+    villages, households = demo_run.villages, demo_run.households
+    assert len(villages) == 340
+    assert (households["risk_class"].value_counts() > 0).sum() >= 3
+    for hazard in ("landslide", "drought", "hail"):
+        assert villages[f"{hazard}_level"].nunique() >= 2, hazard
+        assert villages[f"{hazard}_mean"].notna().all(), hazard
+    assert len(demo_run.priorities) > 0 and demo_run.priorities["chosen"].any()
+    located_by_village = households["location_source"] == "village"
+    assert 0.015 < located_by_village.mean() < 0.05
+    assert households.loc[located_by_village, "landslide_value"].notna().all()
+    assert demo_run.out_dir is not None
+    manifest = json.loads((demo_run.out_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert len([e for e in manifest["inputs"] if e["role"].startswith("raster")]) == 3
+    assert all(len(e["sha256"]) == 64 for e in manifest["inputs"])
+
+
+def test_demo_is_deterministic(tmp_path: Path, demo_project: Path) -> None:
+    hazardmap.demo.write_demo_data(tmp_path, households=6000, seed=620826)
+    ours = pd.read_csv(tmp_path / "households.csv")
+    theirs = pd.read_csv(demo_project.parent / "data" / "raw" / "households.csv")
+    pd.testing.assert_frame_equal(ours, theirs)
+    with (
+        rasterio.open(tmp_path / "landslide.tif") as a,
+        rasterio.open(demo_project.parent / "data" / "raw" / "landslide.tif") as b,
+    ):
+        assert np.array_equal(a.read(1), b.read(1))

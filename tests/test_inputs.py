@@ -1,0 +1,122 @@
+"""Reading villages and households: every problem is one line naming file, field, lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from tests.conftest import HOUSEHOLD_COLUMNS
+
+from hazardmap import errors
+from hazardmap.io import read_households, read_villages
+
+GOOD_ROW = "h1,A,3,9000,none,0.5,0.2,0,0.3,0,0,earth,false,105.7,35.5"
+
+
+def households_file(tmp_path: Path, *rows: str) -> Path:
+    path = tmp_path / "households.csv"
+    path.write_text(HOUSEHOLD_COLUMNS + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_households_are_typed_and_labels_mapped(tmp_path: Path) -> None:
+    path = households_file(
+        tmp_path,
+        GOOD_ROW,
+        "h2,A,2,8000,边缘易致贫户,0.6,0,0,0.4,0,0,砖混,是,,",
+    )
+    table = read_households(path)
+    assert table["category"].tolist() == ["none", "marginal"]
+    assert table["housing"].tolist() == ["earth", "brick_concrete"]
+    assert table["insured"].tolist() == [False, True]
+    assert table["x"].tolist()[0] == 105.7 and table["x"].isna().tolist() == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        (
+            GOOD_ROW.replace("9000", "abc"),
+            "column 'income_pc': expected a number > 0 at line 3 ('abc')",
+        ),
+        (GOOD_ROW.replace("9000", "0"), "column 'income_pc': expected a number > 0"),
+        (GOOD_ROW.replace(",3,", ",2.5,"), "column 'members': expected a whole number"),
+        (GOOD_ROW.replace("none", "poor"), "column 'category': expected one of"),
+        (GOOD_ROW.replace("earth", "tent"), "column 'housing': expected one of"),
+        (GOOD_ROW.replace("false", "maybe"), "column 'insured': expected true or false"),
+        (
+            GOOD_ROW.replace("0.5,0.2", "0.9,0.2"),
+            "income shares add up to more than 1 at line 3 (1.4)",
+        ),
+        (GOOD_ROW.replace("0.5,0.2", "-0.1,0.2"), "column 'share_crop'"),
+        (GOOD_ROW.replace("105.7", "east"), "column 'lon': expected a number or an empty cell"),
+        (GOOD_ROW.replace("h1", "h0"), "column 'household_id': expected unique values at line 2"),
+    ],
+)
+def test_household_problems_name_the_column_and_line(
+    tmp_path: Path, row: str, expected: str
+) -> None:
+    rows = ["h0,A,3,9000,none,0.5,0.2,0,0.3,0,0,earth,false,105.7,35.5", row]
+    with pytest.raises(errors.InputError) as info:
+        read_households(households_file(tmp_path, *rows))
+    message = str(info.value)
+    assert expected in message
+    assert str(tmp_path / "households.csv") in message and "\n" not in message
+
+
+def test_missing_columns_and_field_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "households.csv"
+    path.write_text(
+        HOUSEHOLD_COLUMNS.replace("income_pc", "人均纯收入") + "\n" + GOOD_ROW + "\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(errors.InputError, match=r"column\(s\) \['income_pc'\] not found"):
+        read_households(path)
+    table = read_households(path, fields={"income_pc": "人均纯收入"})
+    assert table["income_pc"].tolist() == [9000.0]
+
+
+def test_utf8_with_bom_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "households.csv"
+    path.write_text(HOUSEHOLD_COLUMNS + "\n" + GOOD_ROW + "\n", encoding="utf-8-sig")
+    assert read_households(path)["household_id"].tolist() == ["h1"]
+
+
+def villages_file(
+    tmp_path: Path, codes: list[str], geoms: list[shapely.Geometry], crs: str | None = "EPSG:4544"
+) -> Path:
+    path = tmp_path / "villages.gpkg"
+    frame = gpd.GeoDataFrame(
+        {"code": codes, "name": [f"村{c}" for c in codes]}, geometry=geoms, crs=crs
+    )
+    frame.to_file(path, driver="GPKG")
+    return path
+
+
+def test_villages_are_read_and_invalid_geometries_repaired(tmp_path: Path) -> None:
+    bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    path = villages_file(tmp_path, ["A", "B"], [shapely.box(0, 0, 1, 1), bowtie])
+    warnings: list[str] = []
+    villages = read_villages(path, id_field="code", name_field="name", warnings=warnings)
+    assert villages["village_code"].tolist() == ["A", "B"]
+    assert villages.geometry.is_valid.all()
+    assert villages.geometry.area.tolist() == pytest.approx([1.0, 2.0])
+    assert warnings and "repaired 1 invalid village geometry (feature 2 ('B'))" in warnings[0]
+
+
+def test_village_problems(tmp_path: Path) -> None:
+    box = shapely.box(0, 0, 1, 1)
+    dup = villages_file(tmp_path, ["A", "A"], [box, box])
+    with pytest.raises(
+        errors.InputError, match=r"village code repeated at feature 1 \('A'\), feature 2"
+    ):
+        read_villages(dup, id_field="code", name_field="name")
+    with pytest.raises(errors.InputError, match=r"field\(s\) \['vcode'\] not found"):
+        read_villages(dup, id_field="vcode", name_field="name")
+    empty = villages_file(tmp_path, ["A", "B"], [box, shapely.Polygon()])
+    with pytest.raises(errors.InputError, match="empty geometry at feature 2"):
+        read_villages(empty, id_field="code", name_field="name")
+    with pytest.raises(errors.InputFileNotFoundError, match="villages file not found"):
+        read_villages(tmp_path / "none.gpkg", id_field="code", name_field="name")
