@@ -89,7 +89,10 @@ config_option = click.option(
 )
 @click.option("--seed", type=int, default=620826, show_default=True, help="Random seed.")
 def demo_data(out: Path, households: int, seed: int) -> None:
-    """Write the demo county's raw data: villages, households and hazard rasters."""
+    """Write the demo county's raw data.
+
+    Villages (EPSG:4544), households (CSV, WGS84 lon/lat) and hazard rasters in three
+    CRSs and grids, generated from the seed: the same seed gives the same files."""
     from hazardmap.demo import write_demo_data
 
     try:
@@ -103,7 +106,10 @@ def demo_data(out: Path, households: int, seed: int) -> None:
 @main.command()
 @config_option
 def validate(config_path: Path) -> None:
-    """Check the project file, the layer files and every input; compute nothing."""
+    """Check the project and every input; compute nothing.
+
+    Exits 0 when everything can be used (warnings are printed), 1 with a message naming
+    the file and the problem otherwise."""
     from hazardmap.pipeline import validate as validate_inputs
 
     try:
@@ -124,7 +130,10 @@ def validate(config_path: Path) -> None:
     help="Output folder (default: [outputs] dir of the project file).",
 )
 def run(config_path: Path, out: Path | None) -> None:
-    """Run the whole pipeline and write the tables, the manifest and the map."""
+    """Run the pipeline: risk tables, priorities, manifest and map.
+
+    Writes villages.gpkg, villages.csv, households.csv, priorities.csv, manifest.json and
+    map.html into a new folder and moves it into place only when every file is complete."""
     from hazardmap.pipeline import run as run_pipeline
 
     try:

@@ -42,7 +42,8 @@ class Grid:
 
 @dataclass(frozen=True)
 class RasterData:
-    """A single band in memory: ``values`` is float64 with NaN wherever data is missing."""
+    """A single band in memory: ``values`` is floating point (float32 where that holds the
+    source values exactly, else float64) with NaN wherever data is missing."""
 
     values: np.ndarray
     grid: Grid
@@ -58,6 +59,11 @@ def parse_crs(value: Any, *, where: str) -> CRS:
             f"{where}: '{value}' is not a coordinate reference system pyproj knows; "
             "use an EPSG code such as 'EPSG:4326'"
         ) from None
+
+
+def _float_type(dtype: np.dtype) -> type[np.floating]:
+    """float32 for sources it holds exactly (float32, 8- and 16-bit integers), else float64."""
+    return np.float32 if dtype.itemsize <= 2 or dtype == np.float32 else np.float64
 
 
 def _check_grid(transform: Affine, where: str) -> None:
@@ -76,7 +82,7 @@ def read_raster(path: Path, *, declared_crs: str | None = None) -> RasterData:
     if not path.is_file():
         raise InputFileNotFoundError(f"{path}: raster not found; check the layer's path")
     try:
-        with rasterio.open(path) as ds:
+        with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"), rasterio.open(path) as ds:
             crs_value = ds.crs
             if crs_value is None:
                 if declared_crs is None:
@@ -92,7 +98,7 @@ def read_raster(path: Path, *, declared_crs: str | None = None) -> RasterData:
             grid = Grid(transform=ds.transform, width=ds.width, height=ds.height, crs=crs)
     except RasterioIOError as exc:
         raise InputError(f"{path}: not a raster GDAL can read ({exc}); check the file") from None
-    values = np.ma.filled(band.astype(np.float64), np.nan)
+    values = np.ma.filled(band.astype(_float_type(band.dtype), copy=False), np.nan)
     return RasterData(values=values, grid=grid, source=str(path))
 
 

@@ -1,0 +1,37 @@
+# One-command set-up: every target creates .venv and installs the project when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: write the demo county's data, run the pipeline, print where the map is
+demo: $(STAMP)
+	$(BIN)/hazardmap demo-data --out data/raw
+	$(BIN)/hazardmap run --config hazardmap.toml
+
+## test: every test (pytest, warnings are errors)
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## lint: ruff (lint and format) and mypy
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+## bench: time and peak memory of the demo run by stage, beside the peer tools
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_demo.py
+
+clean:
+	rm -rf $(VENV) outputs/latest benchmarks/data benchmarks/results
