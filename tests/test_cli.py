@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from affine import Affine
 from click.testing import CliRunner
-from tests.conftest import write_raster
 
 from hazardmap import __version__
 from hazardmap.cli import main
+from tests.conftest import write_raster
 
 
 def invoke(*args: str) -> tuple[int, str, str]:

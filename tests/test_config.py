@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import REPO
 
 from hazardmap import errors, load_config
+from tests.conftest import REPO
 
 
 def test_the_repository_is_a_valid_project() -> None:

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-from tests.conftest import read_households_csv
 
 import hazardmap
 from hazardmap.demo.county import divisions
+from tests.conftest import read_households_csv
 
 pytestmark = pytest.mark.slow
 

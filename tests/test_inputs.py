@@ -7,10 +7,10 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
-from tests.conftest import HOUSEHOLD_COLUMNS
 
 from hazardmap import errors
 from hazardmap.io import read_households, read_villages
+from tests.conftest import HOUSEHOLD_COLUMNS
 
 GOOD_ROW = "h1,A,3,9000,none,0.5,0.2,0,0.3,0,0,earth,false,105.7,35.5"
 

@@ -10,9 +10,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from tests.conftest import read_households_csv
 
 import hazardmap
+from tests.conftest import read_households_csv
 
 VILLAGE_COLUMNS = [
     "village_code",
