@@ -200,13 +200,14 @@ def child_peers(project: Path) -> dict[str, Any]:
 
 
 def run_child(kind: str, project: Path) -> dict[str, Any]:
-    output = subprocess.run(
+    done = subprocess.run(
         [sys.executable, __file__, f"--child-{kind}", str(project)],
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout
-    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    )
+    if done.returncode != 0:
+        sys.exit(f"benchmark child '{kind}' failed:\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 

@@ -119,7 +119,7 @@ def test_manifest_records_every_input_with_its_sha256(tiny_run: hazardmap.RunRes
         assert entry["sha256"] == hashlib.sha256(Path(entry["path"]).read_bytes()).hexdigest()
     assert manifest["counts"]["households"] == 5
     assert manifest["versions"]["hazardmap"] == hazardmap.__version__
-    assert "village statistics" in manifest["timings_seconds"]
+    assert "overlay rasters" in manifest["timings_seconds"]
 
 
 def test_rerun_replaces_outputs_without_leftovers(tiny_project: Path) -> None:

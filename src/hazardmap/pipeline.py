@@ -27,7 +27,16 @@ from hazardmap.model.hazard import DamageSpec
 from hazardmap.model.interventions import Intervention, rank_interventions, returns_avoided
 from hazardmap.model.risk import HouseholdRisk, classify
 from hazardmap.model.villages import aggregate_households, hazard_level
-from hazardmap.raster import RasterData, read_raster, reduce, sample_xy
+from hazardmap.raster import (
+    Grid,
+    PointJob,
+    ZonalJob,
+    open_source,
+    points_in_grid,
+    scan,
+    to_pixel_space,
+)
+from hazardmap.raster.kernels import FRACTION
 from hazardmap.raster.source import parse_crs
 from hazardmap.vocabulary import HOUSING_TYPES, INCOME_COMPONENTS
 
@@ -37,9 +46,8 @@ ProgressCallback = Callable[[str, int, int], None]
 STAGES = (
     "read villages",
     "read households",
-    "read rasters",
-    "village statistics",
-    "sample households",
+    "open rasters",
+    "overlay rasters",
     "household risk",
     "village risk",
     "interventions",
@@ -73,7 +81,7 @@ class Inputs:
     villages: gpd.GeoDataFrame
     households: pd.DataFrame
     household_crs: CRS
-    rasters: dict[str, RasterData]
+    grids: dict[str, Grid]
     warnings: list[str]
 
 
@@ -86,7 +94,7 @@ class RunResult:
     priorities: pd.DataFrame
     out_dir: Path | None
     config: Config
-    rasters: dict[str, RasterData]
+    grids: dict[str, Grid]
     timings: dict[str, float]
     warnings: list[str]
 
@@ -125,17 +133,12 @@ def load_inputs(config: Config, clock: StageClock | None = None) -> Inputs:
                 f"{rows_summary(lines, households['village_code'][unknown].tolist())}; "
                 "correct the code or add the village"
             )
-    with clock.stage("read rasters"):
-        rasters = {
-            layer.name: read_raster(layer.raster_path, declared_crs=layer.spec.crs)
-            for layer in config.layers
-        }
+    with clock.stage("open rasters"):
+        grids = {}
         for layer in config.layers:
-            if np.isnan(rasters[layer.name].values).all():
-                raise InputError(
-                    f"{layer.raster_path}: every cell is nodata; check the file or its nodata value"
-                )
-    return Inputs(config, villages, households, household_crs, rasters, warnings)
+            with open_source(layer.raster_path, declared_crs=layer.spec.crs) as source:
+                grids[layer.name] = source.grid
+    return Inputs(config, villages, households, household_crs, grids, warnings)
 
 
 def hazard_params(layer: LayerConfig) -> HazardParams:
@@ -166,10 +169,18 @@ def household_arrays(households: pd.DataFrame) -> HouseholdArrays:
     )
 
 
+def _grid_key(grid: Grid) -> tuple[object, ...]:
+    return (tuple(grid.transform), grid.width, grid.height, grid.crs.to_wkt())
+
+
 def _village_hazard_stats(
     inputs: Inputs, clock: StageClock
 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray]]:
-    """Coverage-weighted mean, max and level per village, and each household's intensity."""
+    """Coverage-weighted mean, max and level per village, and each household's intensity.
+
+    Each raster is read once, strip by strip, for both. Layers on the same grid share the
+    villages' pixel geometry and the households' cell indices.
+    """
     config = inputs.config
     min_share = config.project.risk.min_area_share
     stats: dict[str, dict[str, np.ndarray]] = {}
@@ -180,26 +191,40 @@ def _village_hazard_stats(
     x = inputs.households["x"].to_numpy()
     y = inputs.households["y"].to_numpy()
     located = np.isfinite(x) & np.isfinite(y)
+    zones_by_grid: dict[tuple[object, ...], Any] = {}
+    points_by_grid: dict[tuple[object, ...], Any] = {}
     for layer in config.layers:
-        raster = inputs.rasters[layer.name]
-        with clock.stage("village statistics"):
-            geoms = np.asarray(inputs.villages.geometry.to_crs(raster.grid.crs).values)
+        grid = inputs.grids[layer.name]
+        key = _grid_key(grid)
+        with clock.stage("overlay rasters"):
+            if key not in zones_by_grid:
+                geoms = np.asarray(inputs.villages.geometry.to_crs(grid.crs).values)
+                zones_by_grid[key] = to_pixel_space(geoms, grid)
+            method = layer.spec.sampling
+            if (key, method) not in points_by_grid:
+                points_by_grid[key, method] = points_in_grid(
+                    x, y, inputs.household_crs, grid, method=method
+                )
             breaks = tuple(float(b) for b in layer.spec.levels)
-            red = reduce(raster, geoms, coverage="fraction", thresholds=breaks)
+            zonal = ZonalJob(zones_by_grid[key], FRACTION, breaks)
+            sampled = PointJob(points_by_grid[key, method])
+            with open_source(layer.raster_path, declared_crs=layer.spec.crs) as source:
+                scan(source, [zonal], [sampled])
+            red = zonal.result()
             has_data = red.weight > 0
+            if not has_data.any():
+                raise InputError(
+                    f"{layer.raster_path}: no valid cell under any village (all nodata, or the "
+                    "raster lies elsewhere); check the file, its nodata value and its CRS"
+                )
             shares = np.column_stack([red.frac_above(b) for b in breaks])
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.where(has_data, red.weighted_sum / red.weight, np.nan)
+            mean = red.mean()
             stats[layer.name] = {
                 "mean": mean,
                 "max": red.maximum,
                 "level": hazard_level(np.nan_to_num(shares), has_data, min_share),
             }
-        with clock.stage("sample households"):
-            value = np.full(len(x), np.nan)
-            value[located] = sample_xy(
-                raster, x[located], y[located], inputs.household_crs, method=layer.spec.sampling
-            )
+            value = sampled.result()
             value[~located] = mean[village_index[~located]]
             intensities[layer.name] = value
     return stats, intensities
@@ -326,7 +351,7 @@ def compute(inputs: Inputs, clock: StageClock | None = None) -> RunResult:
         priorities=priorities,
         out_dir=None,
         config=config,
-        rasters=inputs.rasters,
+        grids=inputs.grids,
         timings=clock.timings,
         warnings=inputs.warnings,
     )

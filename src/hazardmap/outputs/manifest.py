@@ -46,7 +46,7 @@ def input_files(result: RunResult) -> list[dict[str, Any]]:
     files.append(describe_file(config.households_path, "households"))
     for layer in config.layers:
         entry = describe_file(layer.raster_path, f"raster {layer.name}")
-        grid = result.rasters[layer.name].grid
+        grid = result.grids[layer.name]
         entry |= {
             "crs": grid.crs.to_string(),
             "width": grid.width,

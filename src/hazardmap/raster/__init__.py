@@ -1,18 +1,36 @@
-"""Raster kernels: zonal statistics over polygons and sampling at points."""
+"""Raster kernels: zonal statistics over polygons and sampling at points, strip by strip."""
 
-from hazardmap.raster.points import sample, sample_xy
-from hazardmap.raster.source import Grid, RasterData, as_raster, read_raster
-from hazardmap.raster.zonal import ZoneReduction, reduce, zonal_stats, zones_to_crs
+from hazardmap.raster.engine import PointJob, ZonalJob, ZoneReduction, scan
+from hazardmap.raster.geometry import to_pixel_points, to_pixel_space
+from hazardmap.raster.points import points_in_grid, sample, sample_xy
+from hazardmap.raster.source import (
+    FileSource,
+    Grid,
+    RasterData,
+    RasterSource,
+    open_source,
+    read_raster,
+)
+from hazardmap.raster.zonal import coverage_rule, reduce, zonal_stats, zones_to_crs
 
 __all__ = [
+    "FileSource",
     "Grid",
+    "PointJob",
     "RasterData",
+    "RasterSource",
+    "ZonalJob",
     "ZoneReduction",
-    "as_raster",
+    "coverage_rule",
+    "open_source",
+    "points_in_grid",
     "read_raster",
     "reduce",
     "sample",
     "sample_xy",
+    "scan",
+    "to_pixel_points",
+    "to_pixel_space",
     "zonal_stats",
     "zones_to_crs",
 ]

@@ -1,4 +1,4 @@
-"""Numba kernels: per-zone cell weights and their reduction, in one pass over each zone.
+"""Numba kernels: per-zone cell weights and their reduction, one strip of rows at a time.
 
 Three weighting rules share one reduction:
 
@@ -10,8 +10,10 @@ Three weighting rules share one reduction:
   centre line, cell c is filled iff floor(xa + 0.5) <= c < floor(xb + 0.5)).
 * ``all_touched``: 1 for every cell the zone's interior overlaps (coverage > 0).
 
-The reduction gives, per zone: sum of weights, weighted sum, min, max (over cells with
-weight > 0 and a value), and the weight of cells at or above each threshold.
+The reduction accumulates, per zone: sum of weights, weighted sum, min, max (over cells
+with weight > 0 and a value), and the weight of cells at or above each threshold. Strips
+of rows are reduced independently and their partial results combine by addition (and
+min/max), which is what lets a raster be read window by window, or split across workers.
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ _MIN_WEIGHT = 1e-12  # below this, a cell is an artefact of rounding, not covere
 
 @njit(cache=True, nogil=True)
 def _deposit_edge(acc, x0, y0, x1, y1):  # type: ignore[no-untyped-def]
-    """Add one edge's signed area to ``acc`` (rows x columns+2), in local pixel space."""
+    """Add one edge's signed area to ``acc`` (rows x columns+2), in local pixel space.
+
+    Rows outside [0, rows) are skipped; the edge's x is advanced to the first row kept.
+    """
     if y0 == y1:
         return
     direction = 1.0
@@ -39,10 +44,12 @@ def _deposit_edge(acc, x0, y0, x1, y1):  # type: ignore[no-untyped-def]
         x0, y0, x1, y1 = x1, y1, x0, y0
         direction = -1.0
     rows = acc.shape[0]
-    dxdy = (x1 - x0) / (y1 - y0)
-    x = x0
     row_start = max(0, int(math.floor(y0)))
     row_end = min(rows, int(math.ceil(y1)))
+    if row_start >= row_end:
+        return
+    dxdy = (x1 - x0) / (y1 - y0)
+    x = x0 + dxdy * (max(y0, float(row_start)) - y0)
     for r in range(row_start, row_end):
         dy = min(r + 1.0, y1) - max(float(r), y0)
         x_next = x + dxdy * dy
@@ -101,145 +108,154 @@ def _coverage(coords, ring_offsets, ring0, ring1, row0, col0, rows, cols):  # ty
 
 @njit(cache=True, nogil=True)
 def _centres_inside(coords, ring_offsets, ring0, ring1, row0, col0, rows, cols):  # type: ignore[no-untyped-def]
-    """1 for cells of the window whose centre is inside (even-odd rule over all rings)."""
+    """1 for cells of the window whose centre is inside (even-odd rule over all rings).
+
+    Edges are sorted by their top once; each row keeps an active list (an active-edge
+    table), so the cost is rows x active edges, not rows x all edges.
+    """
     inside = np.zeros((rows, cols))
-    n_edges = ring_offsets[ring1] - ring_offsets[ring0]
-    crossings = np.empty(max(n_edges, 1))
+    first = ring_offsets[ring0]
+    n_edges = ring_offsets[ring1] - first
+    top = np.empty(n_edges)
+    bottom = np.empty(n_edges)
+    x_top = np.empty(n_edges)
+    slope = np.empty(n_edges)
+    ne = 0
+    for ring in range(ring0, ring1):
+        for k in range(ring_offsets[ring], ring_offsets[ring + 1] - 1):
+            ya = coords[k, 1]
+            yb = coords[k + 1, 1]
+            if ya == yb:
+                continue
+            xa = coords[k, 0]
+            xb = coords[k + 1, 0]
+            if ya > yb:
+                ya, yb = yb, ya
+                xa, xb = xb, xa
+            top[ne] = ya
+            bottom[ne] = yb
+            x_top[ne] = xa
+            slope[ne] = (xb - xa) / (yb - ya)
+            ne += 1
+    if ne == 0:
+        return inside
+    order = np.argsort(top[:ne])
+    active = np.empty(ne, np.int64)
+    crossings = np.empty(ne)
+    n_active = 0
+    next_edge = 0
     for r in range(rows):
         yc = row0 + r + 0.5
+        while next_edge < ne and top[order[next_edge]] <= yc:
+            active[n_active] = order[next_edge]
+            n_active += 1
+            next_edge += 1
+        kept = 0
         n = 0
-        for ring in range(ring0, ring1):
-            for k in range(ring_offsets[ring], ring_offsets[ring + 1] - 1):
-                ya = coords[k, 1]
-                yb = coords[k + 1, 1]
-                xa = coords[k, 0]
-                xb = coords[k + 1, 0]
-                if ya > yb:
-                    ya, yb = yb, ya
-                    xa, xb = xb, xa
-                if ya <= yc < yb:
-                    crossings[n] = (yc - ya) * (xb - xa) / (yb - ya) + xa
+        for i in range(n_active):
+            e = active[i]
+            if bottom[e] > yc:
+                active[kept] = e
+                kept += 1
+                if top[e] <= yc:
+                    crossings[n] = (yc - top[e]) * slope[e] + x_top[e]
                     n += 1
-        xs = np.sort(crossings[:n])
+        n_active = kept
+        for i in range(1, n):  # insertion sort: a handful of crossings per row
+            v = crossings[i]
+            j = i - 1
+            while j >= 0 and crossings[j] > v:
+                crossings[j + 1] = crossings[j]
+                j -= 1
+            crossings[j + 1] = v
         for p in range(0, n - 1, 2):
-            c_start = max(0, int(math.floor(xs[p] + 0.5)) - col0)
-            c_stop = min(cols, int(math.floor(xs[p + 1] + 0.5)) - col0)
+            c_start = max(0, int(math.floor(crossings[p] + 0.5)) - col0)
+            c_stop = min(cols, int(math.floor(crossings[p + 1] + 0.5)) - col0)
             for c in range(c_start, c_stop):
                 inside[r, c] = 1.0
     return inside
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def reduce_zones(values, coords, ring_offsets, zone_ring_offsets, rule, thresholds):  # type: ignore[no-untyped-def]
-    """Per zone: weight sum, weighted value sum, min, max, weight at or above each threshold.
+def reduce_strip(  # type: ignore[no-untyped-def]
+    values,
+    row0,
+    coords,
+    ring_offsets,
+    zone_ring_offsets,
+    zone_bounds,
+    zones,
+    rule,
+    thresholds,
+    weight,
+    weighted,
+    vmin,
+    vmax,
+    above,
+):
+    """Add the cells of rows [row0, row0 + values.shape[0]) to the running reduction of
+    each zone listed in ``zones``.
 
-    ``values`` is the whole band (NaN = missing); zones are in its pixel space.
+    ``values`` holds full raster rows (NaN = missing); ``zone_bounds[z]`` is the zone's
+    pixel box (col0, row0, col1, row1), already clipped to the raster. Each zone is
+    handled by one thread, so the accumulators need no locks.
     """
-    n_zones = zone_ring_offsets.size - 1
+    strip_rows = values.shape[0]
     n_thr = thresholds.size
-    weight = np.zeros(n_zones)
-    weighted = np.zeros(n_zones)
-    vmin = np.full(n_zones, np.nan)
-    vmax = np.full(n_zones, np.nan)
-    above = np.zeros((n_zones, n_thr))
-    for z in prange(n_zones):
+    for k in prange(zones.size):
+        z = zones[k]
+        col0 = zone_bounds[z, 0]
+        cols = zone_bounds[z, 2] - col0
+        top = max(zone_bounds[z, 1], row0)
+        rows = min(zone_bounds[z, 3], row0 + strip_rows) - top
+        if rows <= 0 or cols <= 0:
+            continue
         ring0 = zone_ring_offsets[z]
         ring1 = zone_ring_offsets[z + 1]
-        if ring0 == ring1:
-            continue
-        first = ring_offsets[ring0]
-        last = ring_offsets[ring1]
-        xmin = coords[first:last, 0].min()
-        xmax = coords[first:last, 0].max()
-        ymin = coords[first:last, 1].min()
-        ymax = coords[first:last, 1].max()
-        col0 = int(math.floor(xmin))
-        row0 = int(math.floor(ymin))
-        cols = max(0, min(values.shape[1], int(math.ceil(xmax))) - col0)
-        rows = max(0, min(values.shape[0], int(math.ceil(ymax))) - row0)
-        if rows == 0 or cols == 0:
-            continue
         if rule == CENTRE:
-            w = _centres_inside(coords, ring_offsets, ring0, ring1, row0, col0, rows, cols)
+            w = _centres_inside(coords, ring_offsets, ring0, ring1, top, col0, rows, cols)
         else:
-            w = _coverage(coords, ring_offsets, ring0, ring1, row0, col0, rows, cols)
+            w = _coverage(coords, ring_offsets, ring0, ring1, top, col0, rows, cols)
         w_sum = 0.0
         wv_sum = 0.0
-        lo = np.inf
-        hi = -np.inf
+        lo = vmin[z]
+        hi = vmax[z]
+        local = top - row0
         for r in range(rows):
             for c in range(cols):
                 wc = w[r, c]
                 if wc <= 0.0:
                     continue
-                v = values[row0 + r, col0 + c]
+                v = values[local + r, col0 + c]
                 if v != v:
                     continue
                 if rule == ALL_TOUCHED:
                     wc = 1.0
                 w_sum += wc
                 wv_sum += wc * v
-                lo = min(lo, v)
-                hi = max(hi, v)
+                if not v >= lo:
+                    lo = v
+                if not v <= hi:
+                    hi = v
                 for t in range(n_thr):
                     if v >= thresholds[t]:
                         above[z, t] += wc
-        weight[z] = w_sum
-        weighted[z] = wv_sum
-        if w_sum > 0.0:
-            vmin[z] = lo
-            vmax[z] = hi
-    return weight, weighted, vmin, vmax, above
+        weight[z] += w_sum
+        weighted[z] += wv_sum
+        vmin[z] = lo
+        vmax[z] = hi
 
 
 @njit(cache=True, nogil=True)
-def sample_nearest(values, col, row):  # type: ignore[no-untyped-def]
-    """Value of the cell holding each point (continuous pixel coordinates); NaN outside."""
-    n = col.size
-    out = np.full(n, np.nan)
-    rows, cols = values.shape
-    for i in range(n):
-        c = col[i]
-        r = row[i]
-        if not (0.0 <= c < cols and 0.0 <= r < rows):
-            continue
-        out[i] = values[int(r), int(c)]
-    return out
+def gather_strip(values, row0, col0, rows, cols, weights, points, total, weight_sum):  # type: ignore[no-untyped-def]
+    """For each entry i whose cell (rows[i], cols[i]) holds a value, add weights[i] times
+    that value to total[points[i]] and weights[i] to weight_sum[points[i]].
 
-
-@njit(cache=True, nogil=True)
-def sample_bilinear(values, col, row):  # type: ignore[no-untyped-def]
-    """Bilinear interpolation between the four nearest cell centres.
-
-    Missing neighbours (nodata, or beyond the edge) are left out and the remaining weights
-    renormalised; points outside the raster, or with no valid neighbour, give NaN.
+    ``values`` holds raster rows [row0, row0 + h) and columns [col0, col0 + w); nearest
+    sampling has one entry per point, bilinear four.
     """
-    n = col.size
-    out = np.full(n, np.nan)
-    rows, cols = values.shape
-    for i in range(n):
-        if not (0.0 <= col[i] < cols and 0.0 <= row[i] < rows):
-            continue
-        x = col[i] - 0.5
-        y = row[i] - 0.5
-        c0 = int(math.floor(x))
-        r0 = int(math.floor(y))
-        fx = x - c0
-        fy = y - r0
-        total = 0.0
-        w_total = 0.0
-        for dr in range(2):
-            for dc in range(2):
-                rr = r0 + dr
-                cc = c0 + dc
-                if rr < 0 or cc < 0 or rr >= rows or cc >= cols:
-                    continue
-                v = values[rr, cc]
-                if v != v:
-                    continue
-                w = (fx if dc else 1.0 - fx) * (fy if dr else 1.0 - fy)
-                total += w * v
-                w_total += w
-        if w_total > 0.0:
-            out[i] = total / w_total
-    return out
+    for i in range(rows.size):
+        v = values[rows[i] - row0, cols[i] - col0]
+        if v == v and weights[i] > 0.0:
+            total[points[i]] += weights[i] * v
+            weight_sum[points[i]] += weights[i]

@@ -11,8 +11,9 @@ import shapely
 from pyproj import CRS, Transformer
 
 from hazardmap.errors import CRSError, InputError
-from hazardmap.raster import kernels
-from hazardmap.raster.source import RasterData, as_raster
+from hazardmap.raster.engine import PointJob, scan
+from hazardmap.raster.geometry import PixelPoints, to_pixel_points
+from hazardmap.raster.source import Grid, RasterSource, open_source
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -20,26 +21,28 @@ if TYPE_CHECKING:
 SAMPLING_METHODS = ("nearest", "bilinear")
 
 
-def sample_xy(
-    raster: RasterData, x: np.ndarray, y: np.ndarray, crs: CRS, *, method: str = "nearest"
-) -> np.ndarray:
-    """Values at coordinates ``x``, ``y`` given in ``crs``; NaN where a coordinate is NaN,
-    off the raster, or on a missing cell."""
+def points_in_grid(
+    x: np.ndarray, y: np.ndarray, crs: CRS, grid: Grid, *, method: str = "nearest"
+) -> PixelPoints:
+    """Coordinates in ``crs`` as the cell entries that sample them on ``grid``."""
     if method not in SAMPLING_METHODS:
         raise InputError(f"sampling method '{method}' is not known; use one of {SAMPLING_METHODS}")
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    if not crs.equals(raster.grid.crs):
-        transformer = Transformer.from_crs(crs, raster.grid.crs, always_xy=True)
-        x, y = transformer.transform(x, y)
-        x = np.asarray(x, dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64)
-    inv = ~raster.grid.transform
-    col = inv.a * x + inv.b * y + inv.c
-    row = inv.d * x + inv.e * y + inv.f
-    kernel = kernels.sample_nearest if method == "nearest" else kernels.sample_bilinear
-    result: np.ndarray = kernel(raster.values, col, row)
-    return result
+    if not crs.equals(grid.crs):
+        transformer = Transformer.from_crs(crs, grid.crs, always_xy=True)
+        x, y = (np.asarray(v, dtype=np.float64) for v in transformer.transform(x, y))
+    return to_pixel_points(x, y, grid, method)
+
+
+def sample_xy(
+    source: RasterSource, x: np.ndarray, y: np.ndarray, crs: CRS, *, method: str = "nearest"
+) -> np.ndarray:
+    """Values at coordinates ``x``, ``y`` given in ``crs``; NaN where a coordinate is NaN,
+    off the raster, or on a missing cell."""
+    job = PointJob(points_in_grid(x, y, crs, source.grid, method=method))
+    scan(source, points=[job])
+    return job.result()
 
 
 def sample(
@@ -59,11 +62,11 @@ def sample(
     types = set(series.geom_type.dropna()) - {"Point"}
     if types:
         raise InputError(f"sample() takes points, got {sorted(types)}")
-    data = as_raster(raster)
     geoms = np.asarray(series.values)
     usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     x = np.full(len(geoms), np.nan)
     y = np.full(len(geoms), np.nan)
     x[usable] = shapely.get_x(geoms[usable])
     y[usable] = shapely.get_y(geoms[usable])
-    return sample_xy(data, x, y, CRS.from_user_input(series.crs), method=method)
+    with open_source(raster) as source:
+        return sample_xy(source, x, y, CRS.from_user_input(series.crs), method=method)

@@ -61,6 +61,35 @@ def parse_crs(value: Any, *, where: str) -> CRS:
         ) from None
 
 
+class RasterSource:
+    """Rows of one band, read on demand: the kernels ask for strips, never the whole band.
+
+    Subclasses read from a file (window by window), an in-memory array, or a dask array.
+    ``read`` returns floating point values with NaN wherever data is missing.
+    """
+
+    grid: Grid
+    description: str
+    block_height: int = 256
+
+    def read(self, row0: int, row1: int, col0: int = 0, col1: int | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def strip_rows(self, target_pixels: int) -> int:
+        """Rows per strip: about ``target_pixels`` cells, a multiple of the block height."""
+        blocks = max(1, target_pixels // max(1, self.grid.width * self.block_height))
+        return int(min(self.grid.height, blocks * self.block_height))
+
+    def close(self) -> None:
+        """Release the file, if any."""
+
+    def __enter__(self) -> RasterSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def _float_type(dtype: np.dtype) -> type[np.floating]:
     """float32 for sources it holds exactly (float32, 8- and 16-bit integers), else float64."""
     return np.float32 if dtype.itemsize <= 2 or dtype == np.float32 else np.float64
@@ -74,17 +103,36 @@ def _check_grid(transform: Affine, where: str) -> None:
         )
 
 
-def read_raster(path: Path, *, declared_crs: str | None = None) -> RasterData:
-    """Band 1 of a raster file, nodata (and NaN) turned into NaN."""
-    import rasterio
-    from rasterio.errors import RasterioIOError
+GDAL_READ_OPTIONS = {"GDAL_NUM_THREADS": "ALL_CPUS", "GDAL_CACHEMAX": 64}
+"""Decode with every core; keep GDAL's block cache small so memory does not grow with the
+raster (each strip is read once, in order, so a large cache would not be reused)."""
 
-    if not path.is_file():
-        raise InputFileNotFoundError(f"{path}: raster not found; check the layer's path")
-    try:
-        with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"), rasterio.open(path) as ds:
-            crs_value = ds.crs
-            if crs_value is None:
+
+class FileSource(RasterSource):
+    """A raster file read window by window through rasterio."""
+
+    def __init__(self, path: Path, *, declared_crs: str | None = None) -> None:
+        import rasterio
+        from rasterio.enums import MaskFlags
+        from rasterio.errors import RasterioIOError
+
+        if not path.is_file():
+            raise InputFileNotFoundError(f"{path}: raster not found; check the layer's path")
+        self.path = path
+        self.declared_crs = declared_crs
+        self.description = str(path)
+        self._env = rasterio.Env(**GDAL_READ_OPTIONS)
+        self._env.__enter__()
+        try:
+            self._ds = rasterio.open(path)
+        except RasterioIOError as exc:
+            self._env.__exit__(None, None, None)
+            raise InputError(
+                f"{path}: not a raster GDAL can read ({exc}); check the file"
+            ) from None
+        ds = self._ds
+        try:
+            if ds.crs is None:
                 if declared_crs is None:
                     raise CRSError(
                         f'{path}: the raster has no CRS; declare it with crs = "EPSG:...." in '
@@ -92,14 +140,73 @@ def read_raster(path: Path, *, declared_crs: str | None = None) -> RasterData:
                     )
                 crs = parse_crs(declared_crs, where=f"{path}: declared crs")
             else:
-                crs = CRS.from_user_input(crs_value)
+                crs = CRS.from_user_input(ds.crs)
             _check_grid(ds.transform, str(path))
-            band = ds.read(1, masked=True)
-            grid = Grid(transform=ds.transform, width=ds.width, height=ds.height, crs=crs)
-    except RasterioIOError as exc:
-        raise InputError(f"{path}: not a raster GDAL can read ({exc}); check the file") from None
-    values = np.ma.filled(band.astype(_float_type(band.dtype), copy=False), np.nan)
-    return RasterData(values=values, grid=grid, source=str(path))
+        except BaseException:
+            self.close()
+            raise
+        self.grid = Grid(transform=ds.transform, width=ds.width, height=ds.height, crs=crs)
+        self.block_height = int(ds.block_shapes[0][0])
+        self.dtype = _float_type(np.dtype(ds.dtypes[0]))
+        self.nodata = ds.nodata
+        flags = ds.mask_flag_enums[0]
+        self._dataset_mask = MaskFlags.per_dataset in flags or MaskFlags.alpha in flags
+
+    def read(self, row0: int, row1: int, col0: int = 0, col1: int | None = None) -> np.ndarray:
+        from rasterio.windows import Window
+
+        col1 = self.grid.width if col1 is None else col1
+        window = Window(col0, row0, col1 - col0, row1 - row0)
+        raw = self._ds.read(1, window=window)
+        missing = None
+        if self._dataset_mask:
+            missing = self._ds.read_masks(1, window=window) == 0
+        elif self.nodata is not None and not np.isnan(self.nodata):
+            missing = raw == self.nodata
+        values = raw.astype(self.dtype, copy=False)
+        if missing is not None and missing.any():
+            if values is raw:
+                values = values.copy()
+            values[missing] = np.nan
+        return values
+
+    def close(self) -> None:
+        if getattr(self, "_ds", None) is not None:
+            self._ds.close()
+            self._ds = None
+            self._env.__exit__(None, None, None)
+
+
+class ArraySource(RasterSource):
+    """A band already in memory (numpy), or lazily in a dask array."""
+
+    def __init__(
+        self, values: Any, grid: Grid, description: str, nodata: float | None = None
+    ) -> None:
+        self.values = values
+        self.grid = grid
+        self.description = description
+        self.nodata = nodata
+        chunks = getattr(values, "chunks", None)
+        if chunks:
+            self.block_height = int(max(chunks[0]))
+        self.dtype = _float_type(np.dtype(values.dtype))
+
+    def read(self, row0: int, row1: int, col0: int = 0, col1: int | None = None) -> np.ndarray:
+        block = self.values[row0:row1, col0 : self.grid.width if col1 is None else col1]
+        if hasattr(block, "compute"):
+            block = block.compute()
+        values = np.array(block, dtype=self.dtype)
+        if self.nodata is not None and not np.isnan(self.nodata):
+            values[values == self.nodata] = np.nan
+        return values
+
+
+def read_raster(path: Path, *, declared_crs: str | None = None) -> RasterData:
+    """Band 1 of a raster file, wholly in memory, nodata (and NaN) turned into NaN."""
+    with FileSource(path, declared_crs=declared_crs) as source:
+        values = source.read(0, source.grid.height)
+        return RasterData(values=values, grid=source.grid, source=str(path))
 
 
 def _dataarray_crs(da: xr.DataArray) -> CRS:
@@ -115,8 +222,9 @@ def _dataarray_crs(da: xr.DataArray) -> CRS:
     )
 
 
-def dataarray_to_raster(da: xr.DataArray) -> RasterData:
-    """A 2-D DataArray with regular 1-D ``x``/``y`` coordinates (cell centres) and a CRS."""
+def dataarray_source(da: xr.DataArray) -> ArraySource:
+    """A 2-D DataArray with regular 1-D ``x``/``y`` coordinates (cell centres) and a CRS;
+    numpy- or dask-backed (a dask array is computed strip by strip, never whole)."""
     data = da.squeeze(drop=True)
     if data.ndim != 2 or "x" not in data.dims or "y" not in data.dims:
         raise InputError(
@@ -132,22 +240,30 @@ def dataarray_to_raster(da: xr.DataArray) -> RasterData:
     if not (np.allclose(dx, dx[0]) and np.allclose(dy, dy[0])):
         raise InputError("DataArray: x and y coordinates must be evenly spaced")
     transform = Affine(dx[0], 0.0, x[0] - dx[0] / 2, 0.0, dy[0], y[0] - dy[0] / 2)
-    values = np.asarray(data.values, dtype=np.float64).copy()
     nodata = da.attrs.get("nodata", da.attrs.get("_FillValue"))
-    if nodata is not None and not np.isnan(nodata):
-        values[values == nodata] = np.nan
     grid = Grid(transform=transform, width=x.size, height=y.size, crs=_dataarray_crs(da))
-    return RasterData(values=values, grid=grid, source=f"DataArray {da.name or ''}".strip())
+    return ArraySource(
+        data.data,
+        grid,
+        f"DataArray {da.name or ''}".strip(),
+        None if nodata is None else float(nodata),
+    )
 
 
-def as_raster(raster: str | Path | xr.DataArray | RasterData) -> RasterData:
-    """Normalise any accepted raster input."""
-    if isinstance(raster, RasterData):
+def open_source(
+    raster: str | Path | xr.DataArray | RasterData | RasterSource,
+    *,
+    declared_crs: str | None = None,
+) -> RasterSource:
+    """Normalise any accepted raster input into a source the kernels can read."""
+    if isinstance(raster, RasterSource):
         return raster
+    if isinstance(raster, RasterData):
+        return ArraySource(raster.values, raster.grid, raster.source)
     if isinstance(raster, str | Path):
-        return read_raster(Path(raster))
+        return FileSource(Path(raster), declared_crs=declared_crs)
     import xarray as xr
 
     if isinstance(raster, xr.DataArray):
-        return dataarray_to_raster(raster)
+        return dataarray_source(raster)
     raise TypeError(f"raster must be a path or an xarray.DataArray, got {type(raster).__name__}")

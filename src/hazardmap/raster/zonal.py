@@ -1,4 +1,4 @@
-"""Zonal statistics: validate the request, reduce each zone in one kernel pass, assemble.
+"""Zonal statistics: validate the request, reduce each zone strip by strip, assemble.
 
 Statistics are named by strings and looked up in one registry (``mean``, ``max``,
 ``frac_above(0.5)``, ...), as exactextract does it.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,33 +17,12 @@ import pandas as pd
 
 from hazardmap.errors import CRSError, InputError
 from hazardmap.raster import kernels
+from hazardmap.raster.engine import ZonalJob, ZoneReduction, scan
 from hazardmap.raster.geometry import to_pixel_space
-from hazardmap.raster.source import RasterData, as_raster
+from hazardmap.raster.source import RasterSource, open_source
 
 if TYPE_CHECKING:
     import xarray as xr
-
-
-@dataclass(frozen=True)
-class ZoneReduction:
-    """What the kernel returns per zone; every statistic is derived from it."""
-
-    weight: np.ndarray
-    weighted_sum: np.ndarray
-    minimum: np.ndarray
-    maximum: np.ndarray
-    weight_above: np.ndarray
-    thresholds: tuple[float, ...]
-
-    def frac_above(self, threshold: float) -> np.ndarray:
-        column = self.thresholds.index(threshold)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(self.weight > 0, self.weight_above[:, column] / self.weight, np.nan)
-
-
-def _mean(red: ZoneReduction) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(red.weight > 0, red.weighted_sum / red.weight, np.nan)
 
 
 def _sum(red: ZoneReduction) -> np.ndarray:
@@ -52,7 +30,7 @@ def _sum(red: ZoneReduction) -> np.ndarray:
 
 
 _SIMPLE_STATS: dict[str, Callable[[ZoneReduction], np.ndarray]] = {
-    "mean": _mean,
+    "mean": ZoneReduction.mean,
     "max": lambda red: red.maximum,
     "min": lambda red: red.minimum,
     "sum": _sum,
@@ -80,6 +58,14 @@ def _parse_stats(stats: Sequence[str]) -> tuple[list[str], tuple[float, ...]]:
     return list(stats), tuple(dict.fromkeys(thresholds))
 
 
+def coverage_rule(coverage: str) -> int:
+    if coverage not in kernels.COVERAGE_RULES:
+        raise InputError(
+            f"coverage '{coverage}' is not known; use one of {sorted(kernels.COVERAGE_RULES)}"
+        )
+    return kernels.COVERAGE_RULES[coverage]
+
+
 def zones_to_crs(zones: gpd.GeoDataFrame | gpd.GeoSeries, crs: object) -> np.ndarray:
     """The zones' polygons, moved into ``crs``, as a shapely array."""
     series = zones.geometry if isinstance(zones, gpd.GeoDataFrame) else zones
@@ -95,23 +81,12 @@ def zones_to_crs(zones: gpd.GeoDataFrame | gpd.GeoSeries, crs: object) -> np.nda
 
 
 def reduce(
-    raster: RasterData, geoms: np.ndarray, *, coverage: str, thresholds: tuple[float, ...] = ()
+    source: RasterSource, geoms: np.ndarray, *, coverage: str, thresholds: tuple[float, ...] = ()
 ) -> ZoneReduction:
     """Run the kernel for ``geoms`` (already in the raster's CRS)."""
-    if coverage not in kernels.COVERAGE_RULES:
-        raise InputError(
-            f"coverage '{coverage}' is not known; use one of {sorted(kernels.COVERAGE_RULES)}"
-        )
-    pixel = to_pixel_space(geoms, raster.grid)
-    weight, weighted, vmin, vmax, above = kernels.reduce_zones(
-        raster.values,
-        pixel.coords,
-        pixel.ring_offsets,
-        pixel.zone_ring_offsets,
-        kernels.COVERAGE_RULES[coverage],
-        np.asarray(thresholds, dtype=np.float64),
-    )
-    return ZoneReduction(weight, weighted, vmin, vmax, above, thresholds)
+    job = ZonalJob(to_pixel_space(geoms, source.grid), coverage_rule(coverage), thresholds)
+    scan(source, [job])
+    return job.result()
 
 
 def zonal_stats(
@@ -127,15 +102,17 @@ def zonal_stats(
     the sum of those shares); ``"centre"`` counts cells whose centre is inside;
     ``"all_touched"`` every cell the zone overlaps. Missing cells are ignored; a zone
     without a valid cell gets NaN and count 0. Zones are moved into the raster's CRS; the
-    raster is never resampled.
+    raster is never resampled, and it is read strip by strip (see docs/scaling.md).
     """
     names, thresholds = _parse_stats(stats)
-    data = as_raster(raster)
-    geoms = zones_to_crs(zones, data.grid.crs)
-    red = reduce(data, geoms, coverage=coverage, thresholds=thresholds)
+    rule = coverage_rule(coverage)
+    with open_source(raster) as source:
+        geoms = zones_to_crs(zones, source.grid.crs)
+        job = ZonalJob(to_pixel_space(geoms, source.grid), rule, thresholds)
+        scan(source, [job])
+    red = job.result()
     columns: dict[str, np.ndarray] = {}
     for name in names:
         match = _FRAC_ABOVE.match(name)
         columns[name] = red.frac_above(float(match.group(1))) if match else _SIMPLE_STATS[name](red)
-    index = zones.index if isinstance(zones, gpd.GeoDataFrame | gpd.GeoSeries) else None
-    return pd.DataFrame(columns, index=index)
+    return pd.DataFrame(columns, index=zones.index)

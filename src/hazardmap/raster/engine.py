@@ -1,0 +1,310 @@
+"""The strip engine: read a raster once, strip by strip, and feed every request.
+
+Zonal requests (zones in the raster's pixel space, a coverage rule, thresholds) and point
+requests (cell entries) share the reads. Each strip is read while the previous one is
+reduced (a one-strip read-ahead), so decoding and reduction overlap, and memory holds two
+strips at most whatever the raster's size. With a ``dask.distributed`` client active, a
+file raster is split into tasks by strips instead: each task reads its own window on a
+worker and returns partial reductions (sums, counts, minima, maxima per zone), which are
+combined here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hazardmap.raster import kernels
+from hazardmap.raster.geometry import PixelPoints, PixelZones
+from hazardmap.raster.source import FileSource, RasterSource
+
+STRIP_PIXELS = 4_000_000
+"""Cells per strip: 16 MB as float32; the read-ahead holds a second one."""
+
+
+@dataclass(frozen=True)
+class ZoneReduction:
+    """What the kernel returns per zone; every statistic is derived from it."""
+
+    weight: np.ndarray
+    weighted_sum: np.ndarray
+    minimum: np.ndarray
+    maximum: np.ndarray
+    weight_above: np.ndarray
+    thresholds: tuple[float, ...]
+
+    def mean(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.weight > 0, self.weighted_sum / self.weight, np.nan)
+
+    def frac_above(self, threshold: float) -> np.ndarray:
+        column = self.thresholds.index(threshold)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.weight > 0, self.weight_above[:, column] / self.weight, np.nan)
+
+
+@dataclass
+class ZonalJob:
+    """A running zonal reduction: zones, rule, thresholds, and the accumulators."""
+
+    zones: PixelZones
+    rule: int
+    thresholds: tuple[float, ...] = ()
+    weight: np.ndarray = field(init=False)
+    weighted: np.ndarray = field(init=False)
+    vmin: np.ndarray = field(init=False)
+    vmax: np.ndarray = field(init=False)
+    above: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        n = self.zones.n_zones
+        self.weight = np.zeros(n)
+        self.weighted = np.zeros(n)
+        self.vmin = np.full(n, np.nan)
+        self.vmax = np.full(n, np.nan)
+        self.above = np.zeros((n, len(self.thresholds)))
+
+    def add_strip(self, values: np.ndarray, row0: int, zones: np.ndarray | None = None) -> None:
+        """Reduce rows [row0, row0 + len(values)) (full raster width) into the accumulators."""
+        if zones is None:
+            zones = self.zones.zones_in_rows(row0, row0 + values.shape[0])
+        if zones.size == 0:
+            return
+        z = self.zones
+        kernels.reduce_strip(
+            values,
+            row0,
+            z.coords,
+            z.ring_offsets,
+            z.zone_ring_offsets,
+            z.bounds,
+            zones,
+            self.rule,
+            np.asarray(self.thresholds, dtype=np.float64),
+            self.weight,
+            self.weighted,
+            self.vmin,
+            self.vmax,
+            self.above,
+        )
+
+    def partial(self, zones: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The accumulators of ``zones`` only (what a worker sends back)."""
+        return (
+            zones,
+            self.weight[zones],
+            self.weighted[zones],
+            self.vmin[zones],
+            self.vmax[zones],
+            self.above[zones],
+        )
+
+    def merge(self, partial: tuple[np.ndarray, ...]) -> None:
+        zones, weight, weighted, vmin, vmax, above = partial
+        self.weight[zones] += weight
+        self.weighted[zones] += weighted
+        self.vmin[zones] = np.fmin(self.vmin[zones], vmin)
+        self.vmax[zones] = np.fmax(self.vmax[zones], vmax)
+        self.above[zones] += above
+
+    def result(self) -> ZoneReduction:
+        covered = self.weight > 0
+        return ZoneReduction(
+            weight=self.weight,
+            weighted_sum=self.weighted,
+            minimum=np.where(covered, self.vmin, np.nan),
+            maximum=np.where(covered, self.vmax, np.nan),
+            weight_above=self.above,
+            thresholds=self.thresholds,
+        )
+
+
+@dataclass
+class PointJob:
+    """A running point sampling: cell entries and, per point, weighted value sums."""
+
+    points: PixelPoints
+    total: np.ndarray = field(init=False)
+    weight_sum: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.total = np.zeros(self.points.n_points)
+        self.weight_sum = np.zeros(self.points.n_points)
+
+    def columns(self, row0: int, row1: int) -> tuple[int, int] | None:
+        """The column range the entries of rows [row0, row1) need, or None if none."""
+        entries = self.points.in_rows(row0, row1)
+        if entries.start == entries.stop:
+            return None
+        cols = self.points.cols[entries]
+        return int(cols.min()), int(cols.max()) + 1
+
+    def add_strip(self, values: np.ndarray, row0: int, col0: int) -> None:
+        entries = self.points.in_rows(row0, row0 + values.shape[0])
+        p = self.points
+        kernels.gather_strip(
+            values,
+            row0,
+            col0,
+            p.rows[entries],
+            p.cols[entries],
+            p.weights[entries],
+            p.points[entries],
+            self.total,
+            self.weight_sum,
+        )
+
+    def partial(self) -> tuple[np.ndarray, ...]:
+        touched = np.flatnonzero(self.weight_sum)
+        return touched, self.total[touched], self.weight_sum[touched]
+
+    def merge(self, partial: tuple[np.ndarray, ...]) -> None:
+        touched, total, weight_sum = partial
+        self.total[touched] += total
+        self.weight_sum[touched] += weight_sum
+
+    def result(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.weight_sum > 0, self.total / self.weight_sum, np.nan)
+
+
+Window = tuple[int, int, int, int]  # row0, row1, col0, col1
+
+
+def plan_windows(
+    source: RasterSource,
+    zonal: Sequence[ZonalJob],
+    points: Sequence[PointJob],
+    strip_rows: int | None = None,
+) -> list[Window]:
+    """The strips to read: full-width strips where zones need them; where only points do,
+    just the columns their entries use. ``strip_rows`` defaults to about STRIP_PIXELS
+    cells, aligned with the raster's blocks."""
+    height = source.grid.height
+    width = source.grid.width
+    step = strip_rows or source.strip_rows(STRIP_PIXELS)
+    windows: list[Window] = []
+    for row0 in range(0, height, step):
+        row1 = min(height, row0 + step)
+        if any(job.zones.zones_in_rows(row0, row1).size for job in zonal):
+            windows.append((row0, row1, 0, width))
+            continue
+        spans = [span for job in points if (span := job.columns(row0, row1)) is not None]
+        if spans:
+            windows.append((row0, row1, min(s[0] for s in spans), max(s[1] for s in spans)))
+    return windows
+
+
+def _read_ahead(source: RasterSource, windows: list[Window]) -> Iterator[tuple[Window, np.ndarray]]:
+    """Yield each window's values while the next one is being read in a thread."""
+    if not windows:
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(source.read, *_read_args(windows[0]))
+        for i, window in enumerate(windows):
+            values = pending.result()
+            if i + 1 < len(windows):
+                pending = pool.submit(source.read, *_read_args(windows[i + 1]))
+            yield window, values
+
+
+def _read_args(window: Window) -> tuple[int, int, int, int]:
+    row0, row1, col0, col1 = window
+    return row0, row1, col0, col1
+
+
+def active_client() -> Any:
+    """The dask.distributed client in use, or None."""
+    try:
+        from distributed import default_client
+    except ImportError:
+        return None
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
+def scan(
+    source: RasterSource,
+    zonal: Sequence[ZonalJob] = (),
+    points: Sequence[PointJob] = (),
+    *,
+    strip_rows: int | None = None,
+) -> None:
+    """Read the raster once and feed every job (in place)."""
+    windows = plan_windows(source, zonal, points, strip_rows)
+    client = active_client()
+    if client is not None and isinstance(source, FileSource):
+        _scan_distributed(client, source, windows, zonal, points)
+        return
+    for window, values in _read_ahead(source, windows):
+        row0, _, col0, _ = window
+        for zonal_job in zonal:
+            zonal_job.add_strip(values, row0)
+        for point_job in points:
+            point_job.add_strip(values, row0, col0)
+
+
+def _window_task(
+    path: str,
+    declared_crs: str | None,
+    window: Window,
+    specs: tuple[list[tuple[PixelZones, int, tuple[float, ...]]], list[PixelPoints]],
+) -> tuple[list[tuple[np.ndarray, ...]], list[tuple[np.ndarray, ...]]]:
+    """On a worker: read one window and return the partial reductions it yields."""
+    from pathlib import Path
+
+    zonal_specs, point_specs = specs
+    row0, row1, col0, _ = window
+    with FileSource(Path(path), declared_crs=declared_crs) as source:
+        values = source.read(*_read_args(window))
+    zonal_parts = []
+    for zones, rule, thresholds in zonal_specs:
+        job = ZonalJob(zones, rule, thresholds)
+        touched = zones.zones_in_rows(row0, row1)
+        job.add_strip(values, row0, touched)
+        zonal_parts.append(job.partial(touched))
+    point_parts = []
+    for pixel_points in point_specs:
+        point_job = PointJob(pixel_points)
+        point_job.add_strip(values, row0, col0)
+        point_parts.append(point_job.partial())
+    return zonal_parts, point_parts
+
+
+def _scan_distributed(
+    client: Any,
+    source: FileSource,
+    windows: list[Window],
+    zonal: Sequence[ZonalJob],
+    points: Sequence[PointJob],
+) -> None:
+    from distributed import as_completed
+
+    # one object holding every job's geometry, sent once to each worker
+    [specs] = client.scatter(
+        [
+            (
+                [(job.zones, job.rule, job.thresholds) for job in zonal],
+                [job.points for job in points],
+            )
+        ],
+        broadcast=True,
+    )
+    futures = [
+        client.submit(
+            _window_task, str(source.path), source.declared_crs, window, specs, pure=False
+        )
+        for window in windows
+    ]
+    for future in as_completed(futures):
+        zonal_parts, point_parts = future.result()
+        for job, part in zip(zonal, zonal_parts, strict=True):
+            job.merge(part)
+        for point_job, point_part in zip(points, point_parts, strict=True):
+            point_job.merge(point_part)
