@@ -50,11 +50,13 @@ def sample(
     points: gpd.GeoDataFrame | gpd.GeoSeries,
     *,
     method: str = "nearest",
+    crs: str | None = None,
 ) -> np.ndarray:
     """The raster's value at each point (float64; NaN for nodata, off-raster or empty points).
 
     ``method="bilinear"`` interpolates between the four nearest cell centres, leaving out
-    missing neighbours and renormalising the weights of the others.
+    missing neighbours and renormalising the weights of the others. ``crs`` is only for
+    raster files that carry no CRS.
     """
     series = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
     if series.crs is None:
@@ -68,5 +70,5 @@ def sample(
     y = np.full(len(geoms), np.nan)
     x[usable] = shapely.get_x(geoms[usable])
     y[usable] = shapely.get_y(geoms[usable])
-    with open_source(raster) as source:
+    with open_source(raster, declared_crs=crs) as source:
         return sample_xy(source, x, y, CRS.from_user_input(series.crs), method=method)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from hazardmap.errors import CRSError, InputError
 from hazardmap.raster import kernels
@@ -77,7 +78,16 @@ def zones_to_crs(zones: gpd.GeoDataFrame | gpd.GeoSeries, crs: object) -> np.nda
             f"zones must be polygons or multipolygons, got {sorted(types)}; buffer points "
             "or lines first, or use sample() for points"
         )
-    return np.asarray(series.to_crs(crs).values)
+    with np.errstate(invalid="ignore", over="ignore"):
+        moved = np.asarray(series.to_crs(crs).values)
+    bad = ~np.isfinite(shapely.get_coordinates(moved)).all(axis=1)
+    if bad.any():
+        raise CRSError(
+            f"zones cannot be moved from {series.crs.to_string()} into the raster's CRS: "
+            f"{int(bad.sum())} vertices fall outside that CRS's valid range; the zones' "
+            "declared CRS is probably wrong (check their .prj or set_crs)"
+        )
+    return moved
 
 
 def reduce(
@@ -95,6 +105,7 @@ def zonal_stats(
     stats: Sequence[str] = ("mean", "max", "count"),
     *,
     coverage: str = "fraction",
+    crs: str | None = None,
 ) -> pd.DataFrame:
     """Statistics of a raster over each zone, one row per zone in the zones' order.
 
@@ -103,10 +114,11 @@ def zonal_stats(
     ``"all_touched"`` every cell the zone overlaps. Missing cells are ignored; a zone
     without a valid cell gets NaN and count 0. Zones are moved into the raster's CRS; the
     raster is never resampled, and it is read strip by strip (see docs/scaling.md).
+    ``crs`` is only for raster files that carry no CRS.
     """
     names, thresholds = _parse_stats(stats)
     rule = coverage_rule(coverage)
-    with open_source(raster) as source:
+    with open_source(raster, declared_crs=crs) as source:
         geoms = zones_to_crs(zones, source.grid.crs)
         job = ZonalJob(to_pixel_space(geoms, source.grid), rule, thresholds)
         scan(source, [job])
