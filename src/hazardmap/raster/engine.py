@@ -135,27 +135,17 @@ class PointJob:
         self.total = np.zeros(self.points.n_points)
         self.weight_sum = np.zeros(self.points.n_points)
 
-    def columns(self, row0: int, row1: int) -> tuple[int, int] | None:
-        """The column range the entries of rows [row0, row1) need, or None if none."""
-        entries = self.points.in_rows(row0, row1)
-        if entries.start == entries.stop:
-            return None
-        cols = self.points.cols[entries]
-        return int(cols.min()), int(cols.max()) + 1
+    def extents(self, strip_rows: int, n_strips: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per strip, the first and one-past-last column its entries use."""
+        first, last = kernels.strip_extents(
+            self.points.rows, self.points.cols, strip_rows, n_strips
+        )
+        return first, last
 
     def add_strip(self, values: np.ndarray, row0: int, col0: int) -> None:
-        entries = self.points.in_rows(row0, row0 + values.shape[0])
         p = self.points
         kernels.gather_strip(
-            values,
-            row0,
-            col0,
-            p.rows[entries],
-            p.cols[entries],
-            p.weights[entries],
-            p.points[entries],
-            self.total,
-            self.weight_sum,
+            values, row0, col0, p.rows, p.cols, p.weights, p.points, self.total, self.weight_sum
         )
 
     def partial(self) -> tuple[np.ndarray, ...]:
@@ -187,15 +177,20 @@ def plan_windows(
     height = source.grid.height
     width = source.grid.width
     step = strip_rows or source.strip_rows(STRIP_PIXELS)
+    n_strips = -(-height // step)
+    first = np.full(n_strips, np.iinfo(np.int64).max)
+    last = np.zeros(n_strips, np.int64)
+    for job in points:
+        job_first, job_last = job.extents(step, n_strips)
+        np.minimum(first, job_first, out=first)
+        np.maximum(last, job_last, out=last)
     windows: list[Window] = []
-    for row0 in range(0, height, step):
+    for s, row0 in enumerate(range(0, height, step)):
         row1 = min(height, row0 + step)
         if any(job.zones.zones_in_rows(row0, row1).size for job in zonal):
             windows.append((row0, row1, 0, width))
-            continue
-        spans = [span for job in points if (span := job.columns(row0, row1)) is not None]
-        if spans:
-            windows.append((row0, row1, min(s[0] for s in spans), max(s[1] for s in spans)))
+        elif first[s] < last[s]:
+            windows.append((row0, row1, int(first[s]), int(last[s])))
     return windows
 
 

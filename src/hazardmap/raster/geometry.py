@@ -100,20 +100,15 @@ def to_pixel_space(geoms: np.ndarray, grid: Grid) -> PixelZones:
 
 @dataclass(frozen=True)
 class PixelPoints:
-    """Where each point reads the raster: ``entries`` of (row, col, weight, point), sorted
-    by row; nearest sampling has one entry per point inside the raster, bilinear up to
-    four (the neighbours' bilinear weights)."""
+    """Where each point reads the raster: entries of (row, col, weight, point); nearest
+    sampling has one entry per point inside the raster, bilinear up to four (the
+    neighbours' bilinear weights)."""
 
     n_points: int
     rows: np.ndarray
     cols: np.ndarray
     weights: np.ndarray
     points: np.ndarray
-
-    def in_rows(self, row0: int, row1: int) -> slice:
-        """The entries whose row lies in [row0, row1) (entries are sorted by row)."""
-        start, stop = np.searchsorted(self.rows, [row0, row1])
-        return slice(int(start), int(stop))
 
 
 def to_pixel_points(x: np.ndarray, y: np.ndarray, grid: Grid, method: str) -> PixelPoints:
@@ -146,11 +141,10 @@ def to_pixel_points(x: np.ndarray, y: np.ndarray, grid: Grid, method: str) -> Pi
         points = np.tile(index, 4)
         keep = (rows >= 0) & (rows < grid.height) & (cols >= 0) & (cols < grid.width)
         rows, cols, weights, points = rows[keep], cols[keep], weights[keep], points[keep]
-    order = np.argsort(rows, kind="stable")
     return PixelPoints(
         n_points=int(x.size),
-        rows=rows[order],
-        cols=cols[order],
-        weights=weights[order],
-        points=points[order].astype(np.int64),
+        rows=rows,
+        cols=cols,
+        weights=weights,
+        points=points.astype(np.int64),
     )

@@ -84,40 +84,91 @@ def _deposit_edge(acc, x0, y0, x1, y1):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _coverage(coords, ring_offsets, ring0, ring1, row0, col0, rows, cols):  # type: ignore[no-untyped-def]
-    """Covered share of each cell of the window [row0, row0+rows) x [col0, col0+cols)."""
+def _reduce_coverage(  # type: ignore[no-untyped-def]
+    values,
+    local,
+    coords,
+    ring_offsets,
+    ring0,
+    ring1,
+    top,
+    col0,
+    rows,
+    cols,
+    all_touched,
+    z,
+    thresholds,
+    above,
+    lo,
+    hi,
+):
+    """Signed-area coverage of the zone's cells in rows [top, top + rows), reduced on the fly
+    (``local`` is the strip row of ``top``)."""
     acc = np.zeros((rows, cols + 2))
     for ring in range(ring0, ring1):
         for k in range(ring_offsets[ring], ring_offsets[ring + 1] - 1):
             _deposit_edge(
                 acc,
                 coords[k, 0] - col0,
-                coords[k, 1] - row0,
+                coords[k, 1] - top,
                 coords[k + 1, 0] - col0,
-                coords[k + 1, 1] - row0,
+                coords[k + 1, 1] - top,
             )
-    cover = np.empty((rows, cols))
+    w_sum = 0.0
+    wv_sum = 0.0
+    n_thr = thresholds.size
     for r in range(rows):
         running = 0.0
+        row = values[local + r]
         for c in range(cols):
             running += acc[r, c]
             w = abs(running)
-            cover[r, c] = 1.0 if w > 1.0 else (w if w > _MIN_WEIGHT else 0.0)
-    return cover
+            if w <= _MIN_WEIGHT:
+                continue
+            v = row[col0 + c]
+            if v != v:
+                continue
+            if all_touched or w > 1.0:
+                w = 1.0
+            w_sum += w
+            wv_sum += w * v
+            if not v >= lo:
+                lo = v
+            if not v <= hi:
+                hi = v
+            for t in range(n_thr):
+                if v >= thresholds[t]:
+                    above[z, t] += w
+    return w_sum, wv_sum, lo, hi
 
 
 @njit(cache=True, nogil=True)
-def _centres_inside(coords, ring_offsets, ring0, ring1, row0, col0, rows, cols):  # type: ignore[no-untyped-def]
-    """1 for cells of the window whose centre is inside (even-odd rule over all rings).
+def _reduce_centres(  # type: ignore[no-untyped-def]
+    values,
+    local,
+    coords,
+    ring_offsets,
+    ring0,
+    ring1,
+    top,
+    col0,
+    rows,
+    cols,
+    z,
+    thresholds,
+    above,
+    lo,
+    hi,
+):
+    """Cells whose centre is inside (even-odd rule over all rings), reduced span by span.
 
     Edges are sorted by their top once; each row keeps an active list (an active-edge
-    table), so the cost is rows x active edges, not rows x all edges.
+    table), so the cost is rows x active edges plus the cells, not rows x all edges.
     """
-    inside = np.zeros((rows, cols))
     first = ring_offsets[ring0]
     n_edges = ring_offsets[ring1] - first
-    top = np.empty(n_edges)
-    bottom = np.empty(n_edges)
+    top_y = np.empty(n_edges)
+    bottom_y = np.empty(n_edges)
     x_top = np.empty(n_edges)
     slope = np.empty(n_edges)
     ne = 0
@@ -132,21 +183,25 @@ def _centres_inside(coords, ring_offsets, ring0, ring1, row0, col0, rows, cols):
             if ya > yb:
                 ya, yb = yb, ya
                 xa, xb = xb, xa
-            top[ne] = ya
-            bottom[ne] = yb
+            top_y[ne] = ya
+            bottom_y[ne] = yb
             x_top[ne] = xa
             slope[ne] = (xb - xa) / (yb - ya)
             ne += 1
+    w_sum = 0.0
+    wv_sum = 0.0
+    n_thr = thresholds.size
     if ne == 0:
-        return inside
-    order = np.argsort(top[:ne])
+        return w_sum, wv_sum, lo, hi
+    order = np.argsort(top_y[:ne])
     active = np.empty(ne, np.int64)
     crossings = np.empty(ne)
     n_active = 0
     next_edge = 0
+    col_end = col0 + cols
     for r in range(rows):
-        yc = row0 + r + 0.5
-        while next_edge < ne and top[order[next_edge]] <= yc:
+        yc = top + r + 0.5
+        while next_edge < ne and top_y[order[next_edge]] <= yc:
             active[n_active] = order[next_edge]
             n_active += 1
             next_edge += 1
@@ -154,12 +209,11 @@ def _centres_inside(coords, ring_offsets, ring0, ring1, row0, col0, rows, cols):
         n = 0
         for i in range(n_active):
             e = active[i]
-            if bottom[e] > yc:
+            if bottom_y[e] > yc:
                 active[kept] = e
                 kept += 1
-                if top[e] <= yc:
-                    crossings[n] = (yc - top[e]) * slope[e] + x_top[e]
-                    n += 1
+                crossings[n] = (yc - top_y[e]) * slope[e] + x_top[e]
+                n += 1
         n_active = kept
         for i in range(1, n):  # insertion sort: a handful of crossings per row
             v = crossings[i]
@@ -168,12 +222,24 @@ def _centres_inside(coords, ring_offsets, ring0, ring1, row0, col0, rows, cols):
                 crossings[j + 1] = crossings[j]
                 j -= 1
             crossings[j + 1] = v
+        row = values[local + r]
         for p in range(0, n - 1, 2):
-            c_start = max(0, int(math.floor(crossings[p] + 0.5)) - col0)
-            c_stop = min(cols, int(math.floor(crossings[p + 1] + 0.5)) - col0)
+            c_start = max(col0, int(math.floor(crossings[p] + 0.5)))
+            c_stop = min(col_end, int(math.floor(crossings[p + 1] + 0.5)))
             for c in range(c_start, c_stop):
-                inside[r, c] = 1.0
-    return inside
+                v = row[c]
+                if v != v:
+                    continue
+                w_sum += 1.0
+                wv_sum += v
+                if not v >= lo:
+                    lo = v
+                if not v <= hi:
+                    hi = v
+                for t in range(n_thr):
+                    if v >= thresholds[t]:
+                        above[z, t] += 1.0
+    return w_sum, wv_sum, lo, hi
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -201,7 +267,6 @@ def reduce_strip(  # type: ignore[no-untyped-def]
     handled by one thread, so the accumulators need no locks.
     """
     strip_rows = values.shape[0]
-    n_thr = thresholds.size
     for k in prange(zones.size):
         z = zones[k]
         col0 = zone_bounds[z, 0]
@@ -213,33 +278,42 @@ def reduce_strip(  # type: ignore[no-untyped-def]
         ring0 = zone_ring_offsets[z]
         ring1 = zone_ring_offsets[z + 1]
         if rule == CENTRE:
-            w = _centres_inside(coords, ring_offsets, ring0, ring1, top, col0, rows, cols)
+            w_sum, wv_sum, lo, hi = _reduce_centres(
+                values,
+                top - row0,
+                coords,
+                ring_offsets,
+                ring0,
+                ring1,
+                top,
+                col0,
+                rows,
+                cols,
+                z,
+                thresholds,
+                above,
+                vmin[z],
+                vmax[z],
+            )
         else:
-            w = _coverage(coords, ring_offsets, ring0, ring1, top, col0, rows, cols)
-        w_sum = 0.0
-        wv_sum = 0.0
-        lo = vmin[z]
-        hi = vmax[z]
-        local = top - row0
-        for r in range(rows):
-            for c in range(cols):
-                wc = w[r, c]
-                if wc <= 0.0:
-                    continue
-                v = values[local + r, col0 + c]
-                if v != v:
-                    continue
-                if rule == ALL_TOUCHED:
-                    wc = 1.0
-                w_sum += wc
-                wv_sum += wc * v
-                if not v >= lo:
-                    lo = v
-                if not v <= hi:
-                    hi = v
-                for t in range(n_thr):
-                    if v >= thresholds[t]:
-                        above[z, t] += wc
+            w_sum, wv_sum, lo, hi = _reduce_coverage(
+                values,
+                top - row0,
+                coords,
+                ring_offsets,
+                ring0,
+                ring1,
+                top,
+                col0,
+                rows,
+                cols,
+                rule == ALL_TOUCHED,
+                z,
+                thresholds,
+                above,
+                vmin[z],
+                vmax[z],
+            )
         weight[z] += w_sum
         weighted[z] += wv_sum
         vmin[z] = lo
@@ -248,14 +322,42 @@ def reduce_strip(  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def gather_strip(values, row0, col0, rows, cols, weights, points, total, weight_sum):  # type: ignore[no-untyped-def]
-    """For each entry i whose cell (rows[i], cols[i]) holds a value, add weights[i] times
+    """For each entry i whose cell (rows[i], cols[i]) lies in ``values`` (raster rows
+    [row0, row0 + h), columns [col0, col0 + w)) and holds a value, add weights[i] times
     that value to total[points[i]] and weights[i] to weight_sum[points[i]].
 
-    ``values`` holds raster rows [row0, row0 + h) and columns [col0, col0 + w); nearest
-    sampling has one entry per point, bilinear four.
+    Nearest sampling has one entry per point, bilinear four.
     """
+    height, width = values.shape
     for i in range(rows.size):
-        v = values[rows[i] - row0, cols[i] - col0]
+        r = rows[i] - row0
+        c = cols[i] - col0
+        if r < 0 or r >= height or c < 0 or c >= width:
+            continue
+        v = values[r, c]
         if v == v and weights[i] > 0.0:
             total[points[i]] += weights[i] * v
             weight_sum[points[i]] += weights[i]
+
+
+@njit(cache=True, nogil=True)
+def strip_extents(rows, cols, strip_rows, n_strips):  # type: ignore[no-untyped-def]
+    """Per strip of ``strip_rows`` rows: the first and one-past-last column any entry uses
+    (first > last where the strip has no entry)."""
+    first = np.full(n_strips, np.iinfo(np.int64).max)
+    last = np.zeros(n_strips, np.int64)
+    for i in range(rows.size):
+        s = rows[i] // strip_rows
+        first[s] = min(first[s], cols[i])
+        last[s] = max(last[s], cols[i] + 1)
+    return first, last
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def fill_nodata(values, nodata):  # type: ignore[no-untyped-def]
+    """Set every cell equal to ``nodata`` to NaN, in place (one parallel pass)."""
+    for r in prange(values.shape[0]):
+        row = values[r]
+        for c in range(row.size):
+            if row[c] == nodata:
+                row[c] = np.nan

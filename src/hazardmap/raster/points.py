@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,9 +32,31 @@ def points_in_grid(
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if not crs.equals(grid.crs):
-        transformer = Transformer.from_crs(crs, grid.crs, always_xy=True)
-        x, y = (np.asarray(v, dtype=np.float64) for v in transformer.transform(x, y))
+        x, y = reproject_points(x, y, crs, grid.crs)
     return to_pixel_points(x, y, grid, method)
+
+
+def reproject_points(
+    x: np.ndarray, y: np.ndarray, src: CRS, dst: CRS
+) -> tuple[np.ndarray, np.ndarray]:
+    """pyproj's transform on every core: it releases the GIL, so chunks run in threads."""
+    out_x = np.empty_like(x)
+    out_y = np.empty_like(y)
+    n_chunks = max(1, min(os.cpu_count() or 1, x.size // 50_000))
+    bounds = np.linspace(0, x.size, n_chunks + 1).astype(int)
+
+    def work(k: int) -> None:
+        part = slice(bounds[k], bounds[k + 1])
+        # one transformer per thread: a transformer must not be shared between threads
+        transformer = Transformer.from_crs(src, dst, always_xy=True)
+        out_x[part], out_y[part] = transformer.transform(x[part], y[part])
+
+    if n_chunks == 1:
+        work(0)
+    else:
+        with ThreadPoolExecutor(max_workers=n_chunks) as pool:
+            list(pool.map(work, range(n_chunks)))
+    return out_x, out_y
 
 
 def sample_xy(
@@ -61,14 +85,12 @@ def sample(
     series = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
     if series.crs is None:
         raise CRSError("points have no CRS; set one with .set_crs('EPSG:....') before sample")
-    types = set(series.geom_type.dropna()) - {"Point"}
-    if types:
-        raise InputError(f"sample() takes points, got {sorted(types)}")
     geoms = np.asarray(series.values)
-    usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    x = np.full(len(geoms), np.nan)
-    y = np.full(len(geoms), np.nan)
-    x[usable] = shapely.get_x(geoms[usable])
-    y[usable] = shapely.get_y(geoms[usable])
+    kinds = np.unique(shapely.get_type_id(geoms))
+    if not set(kinds.tolist()) <= {-1, int(shapely.GeometryType.POINT)}:
+        found = sorted(shapely.GeometryType(k).name for k in kinds if k >= 0)
+        raise InputError(f"sample() takes points, got {found}")
+    x = shapely.get_x(geoms)  # NaN for missing and empty points
+    y = shapely.get_y(geoms)
     with open_source(raster, declared_crs=crs) as source:
         return sample_xy(source, x, y, CRS.from_user_input(series.crs), method=method)

@@ -17,6 +17,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from hazardmap.errors import CRSError, InputError, InputFileNotFoundError
+from hazardmap.raster.kernels import fill_nodata
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -158,16 +159,14 @@ class FileSource(RasterSource):
         col1 = self.grid.width if col1 is None else col1
         window = Window(col0, row0, col1 - col0, row1 - row0)
         raw = self._ds.read(1, window=window)
-        missing = None
+        values = raw.astype(self.dtype, copy=False)  # a fresh array either way: ours to change
         if self._dataset_mask:
-            missing = self._ds.read_masks(1, window=window) == 0
+            values[self._ds.read_masks(1, window=window) == 0] = np.nan
         elif self.nodata is not None and not np.isnan(self.nodata):
-            missing = raw == self.nodata
-        values = raw.astype(self.dtype, copy=False)
-        if missing is not None and missing.any():
             if values is raw:
-                values = values.copy()
-            values[missing] = np.nan
+                fill_nodata(values, values.dtype.type(self.nodata))
+            else:
+                values[raw == self.nodata] = np.nan  # compare in the source's own type
         return values
 
     def close(self) -> None:
@@ -198,7 +197,7 @@ class ArraySource(RasterSource):
             block = block.compute()
         values = np.array(block, dtype=self.dtype)
         if self.nodata is not None and not np.isnan(self.nodata):
-            values[values == self.nodata] = np.nan
+            fill_nodata(values, values.dtype.type(self.nodata))
         return values
 
 
