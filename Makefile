@@ -29,9 +29,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-## bench: time and peak memory of the demo run by stage, beside the peer tools
+## bench: the demo run by stage, and the raster engine beside the peer tools
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_demo.py
+	$(BIN)/python benchmarks/bench_raster.py
 
 clean:
 	rm -rf $(VENV) outputs/latest benchmarks/data benchmarks/results

@@ -167,6 +167,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of hazardmap and read")
     parser.add_argument("--peer-repeat", type=int, default=1, help="runs of the slower peer tools")
     parser.add_argument("--cases", nargs="*", default=[*ZONAL_CASES, *POINT_CASES])
+    parser.add_argument("--only-ours", action="store_true", help="skip the peer tools")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -181,6 +182,8 @@ def main() -> None:
         results[case] = {}
         for tool in tools:
             ours = tool.startswith("hazardmap") or tool == "read"
+            if args.only_ours and not ours:
+                continue
             results[case][tool] = measure(tool, case, args.repeat if ours else args.peer_repeat)
             print(
                 f"  {case:<16}{tool:<24}{results[case][tool]['seconds']:>8.3f} s",

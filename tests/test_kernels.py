@@ -277,3 +277,24 @@ def test_points_in_another_crs(raster_file: Callable[..., Path]) -> None:
     path = raster_file(ONE_TO_NINE, transform, CRS)
     pts = points((500_150, 3_930_150), (500_250, 3_930_050)).to_crs("EPSG:4326")
     np.testing.assert_array_equal(sample(path, pts), [5.0, 9.0])
+
+
+def test_ring_orientation_does_not_matter(grid9: Path) -> None:
+    """Shells and holes in any winding sense (files do not agree on one) give exact cover."""
+    shell_ccw = [(0, 0), (3, 0), (3, 3), (0, 3), (0, 0)]
+    hole_ccw = [(1, 1), (2, 1), (2, 2), (1, 2), (1, 1)]
+    shapes = [
+        shapely.Polygon(shell_ccw, [hole_ccw]),
+        shapely.Polygon(shell_ccw[::-1], [hole_ccw]),
+        shapely.Polygon(shell_ccw, [hole_ccw[::-1]]),
+        shapely.Polygon(shell_ccw[::-1], [hole_ccw[::-1]]),
+        shapely.MultiPolygon(
+            [
+                shapely.Polygon([(0, 2), (1, 2), (1, 3), (0, 3)]),
+                shapely.Polygon([(2, 0), (2, 1), (3, 1), (3, 0)]),
+            ]
+        ),
+    ]
+    out = zonal_stats(grid9, zones(*shapes), ["count", "sum"])
+    assert out["count"].tolist() == pytest.approx([8, 8, 8, 8, 2])
+    assert out["sum"].tolist() == pytest.approx([40, 40, 40, 40, 10])

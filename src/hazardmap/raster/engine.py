@@ -80,6 +80,7 @@ class ZonalJob:
             row0,
             z.coords,
             z.ring_offsets,
+            z.ring_sign,
             z.zone_ring_offsets,
             z.bounds,
             zones,

@@ -1,9 +1,10 @@
 """Zones and points moved into a raster's pixel space, as flat arrays the kernels walk.
 
 Pixel space: x is the column, y the row, both continuous; cell (r, c) spans
-[c, c+1) x [r, r+1). Zones are clipped to the raster, so every coordinate lies in
-[0, width] x [0, height], and oriented so that shells and holes wind in opposite senses:
-signed area accumulation then yields exact coverage.
+[c, c+1) x [r, r+1). Zones reaching beyond the raster are clipped to it first, so every
+coordinate lies in [0, width] x [0, height]. Rings keep their orientation; the kernels
+read each ring's winding sense from ``ring_sign`` (shells +1, holes -1 once oriented), so
+signed area accumulation yields exact coverage whatever the input's ring order.
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ import numpy as np
 import shapely
 from affine import Affine
 
+from hazardmap.raster import kernels
 from hazardmap.raster.source import Grid
 
-_POLYGON = int(shapely.GeometryType.POLYGON)
+_POLYGON = shapely.GeometryType.POLYGON
+_MULTIPOLYGON = shapely.GeometryType.MULTIPOLYGON
 
 
 @dataclass(frozen=True)
 class PixelZones:
     """Rings of every zone in pixel space.
 
-    ``coords[ring_offsets[k]:ring_offsets[k+1]]`` is ring k (closed);
+    ``coords[ring_offsets[k]:ring_offsets[k+1]]`` is ring k (closed); ``ring_sign[k]`` is
+    +1 or -1 so that shells and holes, multiplied by it, wind in opposite senses;
     ``zone_ring_offsets[z]:zone_ring_offsets[z+1]`` are the rings of zone z;
     ``bounds[z]`` is the zone's cell box (col0, row0, col1, row1), empty for zones
     that miss the raster.
@@ -32,6 +36,7 @@ class PixelZones:
 
     coords: np.ndarray
     ring_offsets: np.ndarray
+    ring_sign: np.ndarray
     zone_ring_offsets: np.ndarray
     bounds: np.ndarray
 
@@ -58,43 +63,59 @@ def _to_pixels(transform: Affine) -> Callable[[np.ndarray], np.ndarray]:
     return apply
 
 
+def _polygonal(geom: shapely.Geometry | None) -> shapely.Geometry:
+    """The polygonal part of a clipped geometry (clipping can leave lines or points)."""
+    if geom is None or geom.is_empty:
+        return shapely.Polygon()
+    if shapely.get_type_id(geom) in (_POLYGON, _MULTIPOLYGON):
+        return geom
+    polys = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) == _POLYGON]
+    return shapely.MultiPolygon(polys) if polys else shapely.Polygon()
+
+
+def _clip_to_grid(geoms: np.ndarray, grid: Grid) -> np.ndarray:
+    """Missing zones as empty polygons, zones reaching beyond the raster clipped to it."""
+    geoms = np.where(shapely.is_missing(geoms), shapely.Polygon(), geoms)  # type: ignore[call-overload]
+    left, bottom, right, top = grid.bounds
+    box = shapely.bounds(geoms)
+    inside = (box[:, 0] >= left) & (box[:, 1] >= bottom) & (box[:, 2] <= right) & (box[:, 3] <= top)
+    beyond = np.flatnonzero(~inside & ~shapely.is_empty(geoms))
+    if beyond.size:
+        clipped = shapely.clip_by_rect(geoms[beyond], left, bottom, right, top)
+        geoms[beyond] = [_polygonal(g) for g in clipped]
+    return geoms
+
+
 def to_pixel_space(geoms: np.ndarray, grid: Grid) -> PixelZones:
-    """Polygonal geometries (already in the grid's CRS) as clipped, oriented pixel rings."""
+    """Polygonal geometries (already in the grid's CRS) as clipped pixel-space rings."""
     n = len(geoms)
-    pixel = shapely.transform(geoms, _to_pixels(grid.transform))
-    pixel = shapely.clip_by_rect(pixel, 0.0, 0.0, float(grid.width), float(grid.height))
-    parts, part_zone = shapely.get_parts(pixel, return_index=True)
-    keep = (shapely.get_type_id(parts) == _POLYGON) & ~shapely.is_empty(parts)
-    parts, part_zone = parts[keep], part_zone[keep]
-    parts = shapely.orient_polygons(parts)
-    rings, ring_part = shapely.get_rings(parts, return_index=True)
-    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
-    ring_offsets = np.zeros(rings.size + 1, dtype=np.int64)
-    np.cumsum(np.bincount(coord_ring, minlength=rings.size), out=ring_offsets[1:])
-    ring_zone = part_zone[ring_part]
-    zone_ring_offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(ring_zone, minlength=n), out=zone_ring_offsets[1:])
-    part_bounds = shapely.bounds(parts)
-    bounds = np.zeros((n, 4), dtype=np.int64)
-    if parts.size:
-        lo_x = np.full(n, np.inf)
-        lo_y = np.full(n, np.inf)
-        hi_x = np.full(n, -np.inf)
-        hi_y = np.full(n, -np.inf)
-        np.minimum.at(lo_x, part_zone, part_bounds[:, 0])
-        np.minimum.at(lo_y, part_zone, part_bounds[:, 1])
-        np.maximum.at(hi_x, part_zone, part_bounds[:, 2])
-        np.maximum.at(hi_y, part_zone, part_bounds[:, 3])
-        found = np.isfinite(lo_x)
-        bounds[found, 0] = np.floor(lo_x[found])
-        bounds[found, 1] = np.floor(lo_y[found])
-        bounds[found, 2] = np.minimum(np.ceil(hi_x[found]), grid.width)
-        bounds[found, 3] = np.minimum(np.ceil(hi_y[found]), grid.height)
+    geoms = _clip_to_grid(np.asarray(geoms, dtype=object), grid)
+    kind, coords, offsets = shapely.to_ragged_array(geoms)
+    if kind == _POLYGON:
+        ring_offsets, part_rings = offsets
+        zone_ring_offsets = part_rings
+    elif kind == _MULTIPOLYGON:
+        ring_offsets, part_rings, zone_parts = offsets
+        zone_ring_offsets = part_rings[zone_parts]
+    else:  # no polygon at all
+        ring_offsets = np.zeros(1, np.int64)
+        part_rings = np.zeros(1, np.int64)
+        zone_ring_offsets = np.zeros(n + 1, np.int64)
+        coords = np.empty((0, 2))
+    pixel = _to_pixels(grid.transform)(np.asarray(coords, dtype=np.float64))
+    np.clip(pixel[:, 0], 0.0, grid.width, out=pixel[:, 0])  # clipped edges land within 1 ulp
+    np.clip(pixel[:, 1], 0.0, grid.height, out=pixel[:, 1])
+    ring_offsets = np.asarray(ring_offsets, dtype=np.int64)
+    zone_ring_offsets = np.asarray(zone_ring_offsets, dtype=np.int64)
+    shell = np.zeros(ring_offsets.size - 1, dtype=bool)
+    part_rings = np.asarray(part_rings, dtype=np.int64)
+    shell[part_rings[:-1][np.diff(part_rings) > 0]] = True
     return PixelZones(
-        coords=np.ascontiguousarray(coords, dtype=np.float64),
+        coords=np.ascontiguousarray(pixel),
         ring_offsets=ring_offsets,
+        ring_sign=kernels.ring_signs(pixel, ring_offsets, shell),
         zone_ring_offsets=zone_ring_offsets,
-        bounds=bounds,
+        bounds=kernels.zone_boxes(pixel, ring_offsets, zone_ring_offsets, grid.width, grid.height),
     )
 
 

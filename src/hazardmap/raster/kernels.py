@@ -32,17 +32,18 @@ _MIN_WEIGHT = 1e-12  # below this, a cell is an artefact of rounding, not covere
 
 
 @njit(cache=True, nogil=True)
-def _deposit_edge(acc, x0, y0, x1, y1):  # type: ignore[no-untyped-def]
-    """Add one edge's signed area to ``acc`` (rows x columns+2), in local pixel space.
+def _deposit_edge(acc, x0, y0, x1, y1, sign):  # type: ignore[no-untyped-def]
+    """Add one edge's signed area (times ``sign``, its ring's orientation) to ``acc``
+    (rows x columns+2), in local pixel space.
 
     Rows outside [0, rows) are skipped; the edge's x is advanced to the first row kept.
     """
     if y0 == y1:
         return
-    direction = 1.0
+    direction = sign
     if y0 > y1:
         x0, y0, x1, y1 = x1, y1, x0, y0
-        direction = -1.0
+        direction = -sign
     rows = acc.shape[0]
     row_start = max(0, int(math.floor(y0)))
     row_end = min(rows, int(math.ceil(y1)))
@@ -89,6 +90,7 @@ def _reduce_coverage(  # type: ignore[no-untyped-def]
     local,
     coords,
     ring_offsets,
+    ring_sign,
     ring0,
     ring1,
     top,
@@ -113,6 +115,7 @@ def _reduce_coverage(  # type: ignore[no-untyped-def]
                 coords[k, 1] - top,
                 coords[k + 1, 0] - col0,
                 coords[k + 1, 1] - top,
+                ring_sign[ring],
             )
     w_sum = 0.0
     wv_sum = 0.0
@@ -248,6 +251,7 @@ def reduce_strip(  # type: ignore[no-untyped-def]
     row0,
     coords,
     ring_offsets,
+    ring_sign,
     zone_ring_offsets,
     zone_bounds,
     zones,
@@ -301,6 +305,7 @@ def reduce_strip(  # type: ignore[no-untyped-def]
                 top - row0,
                 coords,
                 ring_offsets,
+                ring_sign,
                 ring0,
                 ring1,
                 top,
@@ -361,3 +366,50 @@ def fill_nodata(values, nodata):  # type: ignore[no-untyped-def]
         for c in range(row.size):
             if row[c] == nodata:
                 row[c] = np.nan
+
+
+@njit(cache=True, nogil=True)
+def ring_signs(coords, ring_offsets, shell):  # type: ignore[no-untyped-def]
+    """+1 or -1 per ring, so that every shell times its sign winds one way and every hole
+    the other (shoelace area, taken about the ring's first vertex for precision)."""
+    n = ring_offsets.size - 1
+    signs = np.empty(n)
+    for k in range(n):
+        first = ring_offsets[k]
+        x0 = coords[first, 0] if ring_offsets[k + 1] > first else 0.0
+        y0 = coords[first, 1] if ring_offsets[k + 1] > first else 0.0
+        area = 0.0
+        for i in range(first, ring_offsets[k + 1] - 1):
+            area += (coords[i, 0] - x0) * (coords[i + 1, 1] - y0) - (coords[i + 1, 0] - x0) * (
+                coords[i, 1] - y0
+            )
+        orientation = 1.0 if area >= 0.0 else -1.0
+        signs[k] = orientation if shell[k] else -orientation
+    return signs
+
+
+@njit(cache=True, nogil=True)
+def zone_boxes(coords, ring_offsets, zone_ring_offsets, width, height):  # type: ignore[no-untyped-def]
+    """Each zone's cell box (col0, row0, col1, row1) in pixel space; zeros for zones
+    without rings."""
+    n = zone_ring_offsets.size - 1
+    boxes = np.zeros((n, 4), np.int64)
+    for z in range(n):
+        start = ring_offsets[zone_ring_offsets[z]]
+        stop = ring_offsets[zone_ring_offsets[z + 1]]
+        if stop <= start:
+            continue
+        xmin = coords[start, 0]
+        xmax = xmin
+        ymin = coords[start, 1]
+        ymax = ymin
+        for i in range(start + 1, stop):
+            xmin = min(xmin, coords[i, 0])
+            xmax = max(xmax, coords[i, 0])
+            ymin = min(ymin, coords[i, 1])
+            ymax = max(ymax, coords[i, 1])
+        boxes[z, 0] = int(math.floor(xmin))
+        boxes[z, 1] = int(math.floor(ymin))
+        boxes[z, 2] = min(int(math.ceil(xmax)), width)
+        boxes[z, 3] = min(int(math.ceil(ymax)), height)
+    return boxes

@@ -72,12 +72,16 @@ def zones_to_crs(zones: gpd.GeoDataFrame | gpd.GeoSeries, crs: object) -> np.nda
     series = zones.geometry if isinstance(zones, gpd.GeoDataFrame) else zones
     if series.crs is None:
         raise CRSError("zones have no CRS; set one with .set_crs('EPSG:....') before zonal_stats")
-    types = set(series.geom_type.dropna()) - {"Polygon", "MultiPolygon"}
-    if types:
+    kinds = set(np.unique(shapely.get_type_id(np.asarray(series.values))).tolist())
+    other = kinds - {-1, int(shapely.GeometryType.POLYGON), int(shapely.GeometryType.MULTIPOLYGON)}
+    if other:
+        found = sorted(shapely.GeometryType(k).name for k in other)
         raise InputError(
-            f"zones must be polygons or multipolygons, got {sorted(types)}; buffer points "
+            f"zones must be polygons or multipolygons, got {found}; buffer points "
             "or lines first, or use sample() for points"
         )
+    if series.crs == crs:
+        return np.asarray(series.values)
     with np.errstate(invalid="ignore", over="ignore"):
         moved = np.asarray(series.to_crs(crs).values)
     bad = ~np.isfinite(shapely.get_coordinates(moved)).all(axis=1)
