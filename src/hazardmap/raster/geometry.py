@@ -65,7 +65,7 @@ def _to_pixels(transform: Affine) -> Callable[[np.ndarray], np.ndarray]:
 
 def _polygonal(geom: shapely.Geometry | None) -> shapely.Geometry:
     """The polygonal part of a clipped geometry (clipping can leave lines or points)."""
-    if geom is None or geom.is_empty:
+    if geom is None or shapely.is_empty(geom):
         return shapely.Polygon()
     if shapely.get_type_id(geom) in (_POLYGON, _MULTIPOLYGON):
         return geom
