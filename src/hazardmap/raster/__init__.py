@@ -6,26 +6,21 @@ from hazardmap.raster.points import points_in_grid, sample, sample_xy
 from hazardmap.raster.source import (
     FileSource,
     Grid,
-    RasterData,
     RasterSource,
     open_source,
-    read_raster,
 )
-from hazardmap.raster.zonal import coverage_rule, reduce, zonal_stats, zones_to_crs
+from hazardmap.raster.zonal import coverage_rule, zonal_stats, zones_to_crs
 
 __all__ = [
     "FileSource",
     "Grid",
     "PointJob",
-    "RasterData",
     "RasterSource",
     "ZonalJob",
     "ZoneReduction",
     "coverage_rule",
     "open_source",
     "points_in_grid",
-    "read_raster",
-    "reduce",
     "sample",
     "sample_xy",
     "scan",

@@ -41,16 +41,6 @@ class Grid:
         return (min(xs), min(ys), max(xs), max(ys))
 
 
-@dataclass(frozen=True)
-class RasterData:
-    """A single band in memory: ``values`` is floating point (float32 where that holds the
-    source values exactly, else float64) with NaN wherever data is missing."""
-
-    values: np.ndarray
-    grid: Grid
-    source: str
-
-
 def parse_crs(value: Any, *, where: str) -> CRS:
     """A pyproj CRS from anything pyproj accepts, or a CRSError naming ``where``."""
     try:
@@ -201,13 +191,6 @@ class ArraySource(RasterSource):
         return values
 
 
-def read_raster(path: Path, *, declared_crs: str | None = None) -> RasterData:
-    """Band 1 of a raster file, wholly in memory, nodata (and NaN) turned into NaN."""
-    with FileSource(path, declared_crs=declared_crs) as source:
-        values = source.read(0, source.grid.height)
-        return RasterData(values=values, grid=source.grid, source=str(path))
-
-
 def _dataarray_crs(da: xr.DataArray) -> CRS:
     candidates: list[Any] = [da.attrs.get("crs")]
     if "spatial_ref" in da.coords:
@@ -250,15 +233,13 @@ def dataarray_source(da: xr.DataArray) -> ArraySource:
 
 
 def open_source(
-    raster: str | Path | xr.DataArray | RasterData | RasterSource,
+    raster: str | Path | xr.DataArray | RasterSource,
     *,
     declared_crs: str | None = None,
 ) -> RasterSource:
     """Normalise any accepted raster input into a source the kernels can read."""
     if isinstance(raster, RasterSource):
         return raster
-    if isinstance(raster, RasterData):
-        return ArraySource(raster.values, raster.grid, raster.source)
     if isinstance(raster, str | Path):
         return FileSource(Path(raster), declared_crs=declared_crs)
     import xarray as xr

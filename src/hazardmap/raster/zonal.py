@@ -20,7 +20,7 @@ from hazardmap.errors import CRSError, InputError
 from hazardmap.raster import kernels
 from hazardmap.raster.engine import ZonalJob, ZoneReduction, scan
 from hazardmap.raster.geometry import to_pixel_space
-from hazardmap.raster.source import RasterSource, open_source
+from hazardmap.raster.source import open_source
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -92,15 +92,6 @@ def zones_to_crs(zones: gpd.GeoDataFrame | gpd.GeoSeries, crs: object) -> np.nda
             "declared CRS is probably wrong (check their .prj or set_crs)"
         )
     return moved
-
-
-def reduce(
-    source: RasterSource, geoms: np.ndarray, *, coverage: str, thresholds: tuple[float, ...] = ()
-) -> ZoneReduction:
-    """Run the kernel for ``geoms`` (already in the raster's CRS)."""
-    job = ZonalJob(to_pixel_space(geoms, source.grid), coverage_rule(coverage), thresholds)
-    scan(source, [job])
-    return job.result()
 
 
 def zonal_stats(
