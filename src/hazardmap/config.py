@@ -102,6 +102,11 @@ class OutputsSection(_Strict):
     dir: Path = Path("outputs/latest")
 
 
+class MapSection(_Strict):
+    households: bool = True
+    backdrop: Path | None = None
+
+
 class PlanningSection(_Strict):
     budget_cny: NonNegative | None = None
 
@@ -144,6 +149,7 @@ class ProjectFile(_Strict):
     layers: LayersSection = LayersSection()
     risk: RiskSection = RiskSection()
     outputs: OutputsSection = OutputsSection()
+    map: MapSection = MapSection()
     planning: PlanningSection = PlanningSection()
     interventions: list[InterventionConfig] = Field(default_factory=list)
 
@@ -270,6 +276,11 @@ class Config:
     @property
     def households_path(self) -> Path:
         return self.resolve(self.project.households.path)
+
+    @property
+    def backdrop_path(self) -> Path | None:
+        backdrop = self.project.map.backdrop
+        return None if backdrop is None else self.resolve(backdrop)
 
     @property
     def outputs_dir(self) -> Path:

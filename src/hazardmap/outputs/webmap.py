@@ -1,9 +1,12 @@
-"""map.html: villages by combined risk and by each hazard's level, households by risk class.
+"""map.html: villages by combined risk, hazard level and expected returns; hazard rasters;
+households by risk class; a search box, legends, a scale bar and full screen.
 
-The page is self-contained: Leaflet's script, style sheet and images are inlined from the
-xstatic-leaflet package, so it opens offline. Online, an OpenStreetMap basemap appears
-under the overlays. Every text that comes from input data is HTML-escaped before it
-reaches the page.
+The page is one self-contained file: Leaflet's script, style sheet and images are inlined
+from the xstatic-leaflet package and every raster is an inlined image, so it opens with
+no network. Online, an OpenStreetMap basemap is one choice of background; offline, a
+hillshade of the project's elevation raster (``[map] backdrop``) stands in for it.
+Text that comes from input data is HTML-escaped before it reaches tooltips and popups,
+and set as plain text (never parsed as HTML) in the search box and household tooltips.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import pandas as pd
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
+from hazardmap.outputs.overlays import hillshade_overlay, layer_overlay
+
 if TYPE_CHECKING:
     from hazardmap.pipeline import RunResult
 
@@ -33,6 +38,12 @@ RISK_CLASS_LABELS = {
 }
 LEVEL_COLOURS = {0: "#bdbdbd", 1: "#ffffb2", 2: "#fecc5c", 3: "#fd8d3c", 4: "#bd0026"}
 LEVEL_LABELS = {0: "no data 无数据", 1: "low 低", 2: "medium 中", 3: "high 高", 4: "very high 很高"}
+RETURNS_COLOURS = ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f"]
+
+
+def _safe_json(value: object) -> str:
+    """JSON that can sit inside a <script> element."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
 def _leaflet_assets() -> str:
@@ -49,93 +60,225 @@ def _leaflet_assets() -> str:
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None or (isinstance(value, float | np.floating) and np.isnan(value)):
         return "–"
     if isinstance(value, float | np.floating):
         return f"{value:.{digits}g}"
     return html.escape(str(value))
 
 
-def _village_features(result: RunResult) -> dict[str, Any]:
+def _returns_breaks(values: np.ndarray) -> list[float]:
+    """Four quantile breaks of expected returns (five colour classes)."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return [0.0, 0.0, 0.0, 0.0]
+    return [float(b) for b in np.quantile(finite, [0.2, 0.4, 0.6, 0.8])]
+
+
+def _village_features(result: RunResult, returns_breaks: list[float]) -> dict[str, Any]:
     """GeoJSON of villages with escaped, formatted properties for tooltips and styling."""
     villages = result.villages
-    hazards = result.config.hazard_names
     shown = villages[["geometry"]].copy()
-    shown["name"] = [html.escape(str(v)) for v in villages["name"]]
-    shown["township"] = [html.escape(str(v)) for v in villages["township"]]
-    shown["village_code"] = [html.escape(str(v)) for v in villages["village_code"]]
+    shown["i"] = np.arange(len(villages))
+    for column in ("name", "township", "village_code"):
+        shown[column] = [html.escape(str(v)) for v in villages[column]]
     shown["risk_class"] = villages["risk_class"].astype(int)
     shown["risk"] = [
         f"{_fmt(m)} ({RISK_CLASS_LABELS[int(c)]})"
         for m, c in zip(villages["risk_mean"], villages["risk_class"], strict=True)
     ]
     shown["households"] = villages["n_households"].astype(int)
+    shown["population"] = villages["population"].astype(int)
     shown["high_risk"] = villages["n_high_risk"].astype(int)
+    shown["no_data"] = villages["n_no_data"].astype(int)
     shown["expected"] = [_fmt(v) for v in villages["expected_returns"]]
+    shown["returns_class"] = np.searchsorted(
+        returns_breaks, villages["expected_returns"], side="right"
+    )
     shown["dominant"] = [html.escape(str(v)) or "–" for v in villages["dominant_hazard"]]
-    for h in hazards:
+    for h in result.config.hazard_names:
         shown[f"{h}_level"] = villages[f"{h}_level"].astype(int)
         shown[f"{h}_text"] = [
-            f"{LEVEL_LABELS[int(lv)]}, mean {_fmt(m)}, max {_fmt(x)}"
-            for lv, m, x in zip(
-                villages[f"{h}_level"], villages[f"{h}_mean"], villages[f"{h}_max"], strict=True
+            f"{LEVEL_LABELS[int(lv)]}; mean {_fmt(m)}, max {_fmt(x)}; expected returns {_fmt(r)}"
+            for lv, m, x, r in zip(
+                villages[f"{h}_level"],
+                villages[f"{h}_mean"],
+                villages[f"{h}_max"],
+                villages[f"{h}_expected_returns"],
+                strict=True,
             )
         ]
-        shown[f"{h}_expected"] = [_fmt(v) for v in villages[f"{h}_expected_returns"]]
     shown["geometry"] = shown.geometry.simplify(0.0002, preserve_topology=True)
     data: dict[str, Any] = json.loads(shown.to_json(drop_id=True))
     return data
 
 
-def _household_features(households: pd.DataFrame) -> dict[str, Any]:
-    located = households[households["location_source"] == "gps"]
-    located = located[np.isfinite(located["lon"]) & np.isfinite(located["lat"])]
-    features = [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [round(float(x), 5), round(float(y), 5)]},
-            "properties": {"id": html.escape(str(i)), "c": int(c), "r": _fmt(r)},
-        }
-        for i, c, r, x, y in zip(
-            located["household_id"],
-            located["risk_class"],
-            located["risk"],
-            located["lon"],
-            located["lat"],
-            strict=True,
-        )
-    ]
-    return {"type": "FeatureCollection", "features": features}
+class HouseholdLayer(folium.map.Layer):
+    """Households as canvas-drawn circles coloured by risk class, from a compact array
+    ([lat, lon, class, risk, id] per household): fast for hundreds of thousands."""
 
-
-def _legend(hazard_titles: list[str]) -> MacroElement:
-    def rows(colours: dict[int, str], labels: dict[int, str]) -> str:
-        return "".join(
-            f'<div><span style="background:{colours[k]}"></span>{labels[k]}</div>'
-            for k in (4, 3, 2, 1, 0)
-        )
-
-    body = f"""
-    <div class="hm-legend">
-      <b>Return-to-poverty risk 返贫风险</b>{rows(RISK_CLASS_COLOURS, RISK_CLASS_LABELS)}
-      <b>Hazard level 灾害等级</b>{rows(LEVEL_COLOURS, LEVEL_LABELS)}
-      <small>{html.escape(" · ".join(hazard_titles))}</small>
-    </div>"""
-    style = """
-    <style>
-      .hm-legend {position: fixed; bottom: 24px; right: 12px; z-index: 1000; background: #fff;
-        padding: 8px 10px; border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.4);
-        font: 12px/1.5 sans-serif; max-width: 260px;}
-      .hm-legend b {display: block; margin-top: 4px;}
-      .hm-legend span {display: inline-block; width: 14px; height: 10px; margin-right: 6px;
-        border: 1px solid #666;}
-    </style>"""
-    element = MacroElement()
-    element._template = Template(
-        "{% macro header(this, kwargs) %}" + style + "{% endmacro %}"
-        "{% macro html(this, kwargs) %}" + body + "{% endmacro %}"
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            var rows = {{ this.rows }};
+            var colours = {{ this.colours }};
+            var renderer = L.canvas({padding: 0.5});
+            var group = L.featureGroup();
+            for (var i = 0; i < rows.length; i++) {
+                var r = rows[i];
+                var marker = L.circleMarker([r[0], r[1]], {
+                    renderer: renderer, radius: 3, weight: 0, fillOpacity: 0.85,
+                    fillColor: colours[r[2]]
+                });
+                marker.hmRow = r;
+                group.addLayer(marker);
+            }
+            group.on("mouseover", function (e) {
+                var r = e.layer.hmRow, box = document.createElement("div");
+                box.textContent = "户 " + r[4] + " · risk 风险 " + r[3];
+                e.layer.bindTooltip(box).openTooltip();
+            });
+            return group;
+        })();
+        {% if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
+        {% endmacro %}
+        """
     )
-    return element
+
+    def __init__(self, households: pd.DataFrame, name: str, show: bool = False) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "HouseholdLayer"
+        located = households[households["location_source"] == "gps"]
+        located = located[np.isfinite(located["lon"]) & np.isfinite(located["lat"])]
+        rows = [
+            [round(float(y), 5), round(float(x), 5), int(c), _fmt(r), str(i)]
+            for i, c, r, x, y in zip(
+                located["household_id"],
+                located["risk_class"],
+                located["risk"],
+                located["lon"],
+                located["lat"],
+                strict=True,
+            )
+        ]
+        self.rows = _safe_json(rows)
+        self.colours = _safe_json({str(k): v for k, v in RISK_CLASS_COLOURS.items()})
+
+
+def _swatches(items: list[tuple[str, str]]) -> str:
+    return "".join(f'<div><span style="background:{c}"></span>{label}</div>' for c, label in items)
+
+
+class MapControls(MacroElement):
+    """The legend (showing the sections of the layers on display), the village search
+    box and the full-screen button."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+          .hm-box {background: #fff; padding: 6px 9px; border-radius: 4px;
+            box-shadow: 0 1px 4px rgba(0,0,0,.4); font: 12px/1.5 sans-serif;}
+          .hm-legend {max-width: 270px; max-height: 60vh; overflow: auto;}
+          .hm-legend b {display: block; margin-top: 4px;}
+          .hm-legend span {display: inline-block; width: 14px; height: 10px; margin-right: 6px;
+            border: 1px solid #666; vertical-align: middle;}
+          .hm-search input {width: 220px; font-size: 13px;}
+          .hm-fullscreen {font-size: 18px; width: 30px; height: 30px; cursor: pointer;
+            border: none; background: #fff;}
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var sections = {{ this.sections }};
+            var layers = {
+                {% for layer, key in this.layer_keys %}"{{ key }}": {{ layer }},{% endfor %}
+            };
+            var villages = {{ this.villages_layer }};
+            var names = {{ this.names }};
+
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "hm-box hm-legend");
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            legend.addTo(map);
+            function refreshLegend() {
+                var parts = [];
+                for (var key in layers) {
+                    if (map.hasLayer(layers[key])) { parts.push(sections[key]); }
+                }
+                legend.getContainer().innerHTML =
+                    parts.join("") || "<i>no layer shown 未显示图层</i>";
+            }
+            map.on("overlayadd overlayremove", refreshLegend);
+            refreshLegend();
+
+            var search = L.control({position: "topleft"});
+            search.onAdd = function () {
+                var div = L.DomUtil.create("div", "hm-box hm-search");
+                var input = L.DomUtil.create("input", "", div);
+                var list = L.DomUtil.create("datalist", "", div);
+                list.id = "hm-villages";
+                input.setAttribute("list", list.id);
+                input.placeholder = "Find a village 查找村 (name, code)";
+                names.forEach(function (entry) {
+                    var option = document.createElement("option");
+                    option.value = entry[0];
+                    list.appendChild(option);
+                });
+                input.addEventListener("change", function () {
+                    var hit = names.find(function (entry) { return entry[0] === input.value; });
+                    if (!hit) { return; }
+                    villages.eachLayer(function (layer) {
+                        if (layer.feature.properties.i === hit[1]) {
+                            var centre = layer.getBounds().getCenter();
+                            map.fitBounds(layer.getBounds(), {maxZoom: 13});
+                            layer.fire("click", {latlng: centre}, true);  // opens its popup
+                        }
+                    });
+                });
+                L.DomEvent.disableClickPropagation(div);
+                return div;
+            };
+            search.addTo(map);
+
+            var full = L.control({position: "topleft"});
+            full.onAdd = function () {
+                var button = L.DomUtil.create("button", "hm-box hm-fullscreen");
+                button.title = "Full screen 全屏";
+                button.innerHTML =
+                    '<svg width="16" height="16" viewBox="0 0 16 16" fill="none" ' +
+                    'stroke="#333" stroke-width="2">' +
+                    '<path d="M1 5V1h4M11 1h4v4M15 11v4h-4M5 15H1v-4"/></svg>';
+                button.onclick = function () {
+                    if (document.fullscreenElement) { document.exitFullscreen(); }
+                    else { map.getContainer().requestFullscreen(); }
+                };
+                return button;
+            };
+            full.addTo(map);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        sections: dict[str, str],
+        layer_keys: list[tuple[str, str]],
+        villages_layer: str,
+        names: list[tuple[str, int]],
+    ) -> None:
+        super().__init__()
+        self._name = "MapControls"
+        self.sections = _safe_json(sections)
+        self.layer_keys = layer_keys
+        self.villages_layer = villages_layer
+        self.names = _safe_json(names)
 
 
 def build_map(result: RunResult) -> folium.Map:
@@ -154,11 +297,22 @@ def build_map(result: RunResult) -> folium.Map:
     fmap.default_css = []
     page = cast(Figure, fmap.get_root())
     page.header.add_child(Element(_leaflet_assets()), name="leaflet_inline")
+
+    backdrop = config.backdrop_path
+    if backdrop is not None:
+        shade = hillshade_overlay(backdrop)
+        folium.raster_layers.ImageOverlay(
+            shade.data_uri,
+            bounds=shade.bounds,
+            name="Hillshade, offline 地形晕渲（离线）",
+            overlay=False,
+        ).add_to(fmap)
     folium.TileLayer(
-        "OpenStreetMap", name="OpenStreetMap (online only 仅联网)", overlay=False, control=True
+        "OpenStreetMap", name="OpenStreetMap, online 在线底图", overlay=False, show=backdrop is None
     ).add_to(fmap)
 
-    data = _village_features(result)
+    breaks = _returns_breaks(villages["expected_returns"].to_numpy(dtype=float))
+    data = _village_features(result, breaks)
     fields = [
         "name",
         "township",
@@ -179,59 +333,112 @@ def build_map(result: RunResult) -> folium.Map:
         "Expected returns / yr 预计返贫户/年",
         "Main hazard 主要灾害",
     ]
-    hazard_fields = [f"{h}_text" for h in config.hazard_names]
-    hazard_aliases = [
-        f"{layer.spec.title}{' ' + layer.spec.title_zh if layer.spec.title_zh else ''}"
+    hazard_titles = {
+        layer.name: html.escape(f"{layer.spec.title} {layer.spec.title_zh or ''}".strip())
         for layer in config.layers
+    }
+    popup_fields = [*fields, "population", "no_data", *(f"{h}_text" for h in config.hazard_names)]
+    popup_aliases = [
+        *aliases,
+        "People 人口",
+        "Households missing a hazard 缺数据户",
+        *hazard_titles.values(),
     ]
 
     def outline(fill: str) -> dict[str, Any]:
         return {"fillColor": fill, "color": "#444", "weight": 0.6, "fillOpacity": 0.7}
 
-    folium.GeoJson(
+    sections: dict[str, str] = {}
+    layer_keys: list[tuple[str, str]] = []
+
+    combined = folium.GeoJson(
         data,
         name="Combined risk 综合返贫风险",
         style_function=lambda f: outline(RISK_CLASS_COLOURS[f["properties"]["risk_class"]]),
         highlight_function=lambda f: {"weight": 2.5, "color": "#000"},
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
-        popup=folium.GeoJsonPopup(
-            fields=fields + hazard_fields, aliases=aliases + hazard_aliases, max_width=420
-        ),
+        popup=folium.GeoJsonPopup(fields=popup_fields, aliases=popup_aliases, max_width=460),
         zoom_on_click=False,
     ).add_to(fmap)
+    sections["risk"] = "<b>Return-to-poverty risk 返贫风险 (villages)</b>" + _swatches(
+        [(RISK_CLASS_COLOURS[k], RISK_CLASS_LABELS[k]) for k in (4, 3, 2, 1, 0)]
+    )
+    layer_keys.append((combined.get_name(), "risk"))
+
+    returns = folium.GeoJson(
+        data,
+        name="Expected returns per year 预计年返贫户数",
+        show=False,
+        style_function=lambda f: outline(RETURNS_COLOURS[f["properties"]["returns_class"]]),
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "township", "expected", "households"],
+            aliases=[
+                "Village 村",
+                "Township 乡镇",
+                "Expected returns / yr 预计返贫户/年",
+                "Households 户数",
+            ],
+            sticky=True,
+        ),
+    ).add_to(fmap)
+    edges = [0.0, *breaks]
+    labels = [
+        f"{edges[k]:.2g} – {breaks[k]:.2g}" if k < 4 else f"≥ {breaks[3]:.2g}" for k in range(5)
+    ]
+    labels[0] = f"< {breaks[0]:.2g}"
+    sections["returns"] = "<b>Expected returns / yr 预计年返贫户数</b>" + _swatches(
+        list(zip(RETURNS_COLOURS[::-1], labels[::-1], strict=True))
+    )
+    layer_keys.append((returns.get_name(), "returns"))
+
     for layer in config.layers:
         h = layer.name
-        title = (
-            f"{layer.spec.title} level{' ' + layer.spec.title_zh if layer.spec.title_zh else ''}"
-        )
-        folium.GeoJson(
+        levels = folium.GeoJson(
             data,
-            name=html.escape(title),
+            name=f"{hazard_titles[h]}: village level 村级等级",
             show=False,
             style_function=lambda f, h=h: outline(LEVEL_COLOURS[f["properties"][f"{h}_level"]]),
             tooltip=folium.GeoJsonTooltip(
-                fields=["name", "township", f"{h}_text", f"{h}_expected"],
-                aliases=[
-                    "Village 村",
-                    "Township 乡镇",
-                    html.escape(layer.spec.title),
-                    "Expected returns / yr",
-                ],
+                fields=["name", "township", f"{h}_text"],
+                aliases=["Village 村", "Township 乡镇", hazard_titles[h]],
                 sticky=True,
             ),
         ).add_to(fmap)
+        breaks_text = " / ".join(f"{b:g}" for b in layer.spec.levels)
+        units = html.escape(layer.spec.units or "")
+        section = (
+            f"<b>{hazard_titles[h]} level 等级</b><small>breaks {breaks_text} {units}</small>"
+            + _swatches([(LEVEL_COLOURS[k], LEVEL_LABELS[k]) for k in (4, 3, 2, 1, 0)])
+        )
+        sections[f"level_{h}"] = section
+        layer_keys.append((levels.get_name(), f"level_{h}"))
+        image = layer_overlay(
+            layer.raster_path,
+            tuple(float(b) for b in layer.spec.levels),
+            [LEVEL_COLOURS[k] for k in (1, 2, 3, 4)],
+            declared_crs=layer.spec.crs,
+        )
+        raster = folium.raster_layers.ImageOverlay(
+            image.data_uri, bounds=image.bounds, name=f"{hazard_titles[h]}: raster 栅格", show=False
+        ).add_to(fmap)
+        sections[f"raster_{h}"] = section.replace(" level 等级</b>", " (raster 栅格)</b>")
+        layer_keys.append((raster.get_name(), f"raster_{h}"))
 
-    folium.GeoJson(
-        _household_features(result.households),
-        name="Households by risk 农户风险",
-        show=False,
-        marker=folium.CircleMarker(radius=3, weight=0, fill=True, fill_opacity=0.85),
-        style_function=lambda f: {"fillColor": RISK_CLASS_COLOURS[f["properties"]["c"]]},
-        tooltip=folium.GeoJsonTooltip(fields=["id", "r"], aliases=["Household 户", "Risk 风险"]),
-    ).add_to(fmap)
+    if config.project.map.households:
+        people = HouseholdLayer(result.households, "Households by risk 农户风险").add_to(fmap)
+        sections["households"] = "<b>Households 农户 (risk class)</b>" + _swatches(
+            [(RISK_CLASS_COLOURS[k], RISK_CLASS_LABELS[k]) for k in (4, 3, 2, 1, 0)]
+        )
+        layer_keys.append((people.get_name(), "households"))
 
     folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.add_child(_legend(hazard_aliases))
+    names = [
+        (f"{n} · {t} · {c}", i)
+        for i, (n, t, c) in enumerate(
+            zip(villages["name"], villages["township"], villages["village_code"], strict=True)
+        )
+    ]
+    fmap.add_child(MapControls(sections, layer_keys, combined.get_name(), names))
     fmap.fit_bounds([[south, west], [north, east]])
     return fmap
 

@@ -1,0 +1,167 @@
+"""map.html in a real browser (Debian's chromium), with every network request blocked:
+Leaflet loads, every layer is listed, raster overlays sit on their rasters, no script
+error, and a village name made of HTML executes nothing.
+
+The browser is not downloaded: the tests use /usr/bin/chromium (Debian's package, which
+.ci/run installs). Without it they are skipped, unless HAZARDMAP_REQUIRE_BROWSER=1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from rasterio.warp import transform_bounds
+
+import hazardmap
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None and os.environ.get("HAZARDMAP_REQUIRE_BROWSER") != "1":
+    pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+XSS = "<img src=x onerror=alert(1)>"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def open_offline(browser: Any, page_path: Path) -> tuple[Any, dict[str, list[str]]]:
+    """The page loaded with every request but the file itself (and data: URIs) refused."""
+    seen: dict[str, list[str]] = {"errors": [], "blocked": [], "dialogs": []}
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
+
+    def route(request_route: Any) -> None:
+        url = request_route.request.url
+        if url.startswith(("file:", "data:")):
+            request_route.continue_()
+        else:
+            seen["blocked"].append(url)
+            request_route.abort()
+
+    page.route("**/*", route)
+    page.goto(page_path.as_uri(), wait_until="load")
+    page.wait_for_timeout(300)
+    return page, seen
+
+
+@pytest.fixture(scope="module")
+def demo_map(demo_project: Path) -> tuple[hazardmap.RunResult, Path]:
+    result = hazardmap.run(demo_project)
+    assert result.out_dir is not None
+    return result, result.out_dir / "map.html"
+
+
+def test_demo_map_works_offline(
+    browser: Any, demo_map: tuple[hazardmap.RunResult, Path], tmp_path: Path
+) -> None:
+    result, page_path = demo_map
+    page, seen = open_offline(browser, page_path)
+    assert page.evaluate("typeof L !== 'undefined' && typeof L.map === 'function'")
+    labels = [t.strip() for t in page.locator(".leaflet-control-layers label").all_inner_texts()]
+    expected = [
+        "Hillshade, offline",
+        "Combined risk",
+        "Expected returns per year",
+        "Households by risk",
+    ]
+    for layer in result.config.layers:
+        expected += [
+            f"{layer.spec.title} {layer.spec.title_zh}: village level",
+            f"{layer.spec.title} {layer.spec.title_zh}: raster",
+        ]
+    for name in expected:
+        assert any(label.startswith(name) for label in labels), (name, labels)
+    # every raster overlay lies on its raster's bounds (EPSG:4326) within one cell
+    drawn = page.evaluate(
+        """() => {
+            const map = Object.values(window).find(v => v instanceof L.Map);
+            const out = [];
+            map.eachLayer(() => {});
+            for (const key of Object.keys(window)) {
+                const v = window[key];
+                if (v instanceof L.ImageOverlay) {
+                    const b = v.getBounds();
+                    out.push([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]);
+                }
+            }
+            return out;
+        }"""
+    )
+    for layer in result.config.layers:
+        with rasterio.open(layer.raster_path) as ds:
+            bounds = transform_bounds(ds.crs, "EPSG:4326", *ds.bounds)
+            cell_deg = max(abs(ds.res[0]), abs(ds.res[1])) / (111_000 if ds.crs.is_projected else 1)
+        assert any(np.allclose(b, bounds, atol=cell_deg) for b in drawn), (
+            layer.name,
+            bounds,
+            drawn,
+        )
+    # switch every overlay on: still no error
+    for label in page.locator(".leaflet-control-layers-overlays input").all():
+        if not label.is_checked():
+            label.check()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(tmp_path / "map.png"))
+    assert (tmp_path / "map.png").stat().st_size > 10_000
+    assert seen["errors"] == [] and seen["dialogs"] == []
+    assert seen["blocked"] == []  # the offline hillshade is the default background
+
+
+def test_village_named_like_html_runs_nothing(browser: Any, tiny_project: Path) -> None:
+    villages_path = tiny_project.parent / "data" / "villages.gpkg"
+    villages = gpd.read_file(villages_path)
+    villages.loc[0, "name"] = XSS
+    villages.loc[1, "town"] = XSS
+    villages.to_file(villages_path, layer="villages", driver="GPKG")
+    result = hazardmap.run(tiny_project)
+    assert result.out_dir is not None
+    page, seen = open_offline(browser, result.out_dir / "map.html")
+    # hover the village (drawn on a canvas: move the mouse to it), then find it with the
+    # search box, which opens its popup
+    centre = page.evaluate(
+        """() => {
+            const map = Object.values(window).find(v => v instanceof L.Map);
+            let point = null;
+            map.eachLayer(layer => {
+                if (layer.feature && layer.feature.properties.i === 0 && !point) {
+                    point = map.latLngToContainerPoint(layer.getBounds().getCenter());
+                }
+            });
+            const box = map.getContainer().getBoundingClientRect();
+            return [box.left + point.x, box.top + point.y];
+        }"""
+    )
+    page.mouse.move(*centre)
+    page.wait_for_timeout(200)
+    assert XSS in page.locator(".leaflet-tooltip").first.inner_text()
+    search = page.locator(".hm-search input")
+    search.fill(f"{XSS} · X镇 · A")
+    search.dispatch_event("change")
+    page.wait_for_timeout(300)
+    assert seen["dialogs"] == [] and seen["errors"] == []
+    assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert XSS in page.locator(".leaflet-popup-content").inner_text()
