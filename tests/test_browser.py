@@ -165,3 +165,35 @@ def test_village_named_like_html_runs_nothing(browser: Any, tiny_project: Path) 
     assert seen["dialogs"] == [] and seen["errors"] == []
     assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
     assert XSS in page.locator(".leaflet-popup-content").inner_text()
+
+
+def test_report_opens_offline_and_prints_on_a4(
+    browser: Any, demo_map: tuple[hazardmap.RunResult, Path], tmp_path: Path
+) -> None:
+    result, page_path = demo_map
+    report = page_path.parent / "report.html"
+    page, seen = open_offline(browser, report)
+    images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+    assert len(images) == 1 + len(result.config.layers) + 2  # combined, one per hazard, 2 charts
+    assert all(done and width > 500 for done, width in images)
+    text = page.locator("body").inner_text()
+    assert "主要数字" in text and "Expected returns" in text
+    top = result.villages.sort_values("expected_returns", ascending=False).iloc[0]
+    assert str(top["name"]) in text
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    page.pdf(path=str(tmp_path / "report.pdf"), format="A4")
+    assert (tmp_path / "report.pdf").read_bytes().count(b"/Type /Page") >= 3
+    assert seen["errors"] == [] and seen["blocked"] == [] and seen["dialogs"] == []
+
+
+def test_report_escapes_input_text(browser: Any, tiny_project: Path) -> None:
+    villages_path = tiny_project.parent / "data" / "villages.gpkg"
+    villages = gpd.read_file(villages_path)
+    villages["name"] = XSS
+    villages.to_file(villages_path, layer="villages", driver="GPKG")
+    result = hazardmap.run(tiny_project)
+    assert result.out_dir is not None
+    page, seen = open_offline(browser, result.out_dir / "report.html")
+    assert XSS in page.locator("body").inner_text()
+    assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert seen["dialogs"] == [] and seen["errors"] == []

@@ -48,16 +48,8 @@ def tiny_run(tiny_project: Path) -> hazardmap.RunResult:
 def test_outputs_have_every_contract_column(tiny_run: hazardmap.RunResult) -> None:
     out = tiny_run.out_dir
     assert out is not None
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        [
-            "map.html",
-            "villages.gpkg",
-            "villages.csv",
-            "households.csv",
-            "priorities.csv",
-            "manifest.json",
-        ]
-    )
+    contract = {"map.html", "villages.gpkg", "villages.csv", "households.csv", "priorities.csv"}
+    assert contract | {"manifest.json", "report.html"} <= {p.name for p in out.iterdir()}
     villages = gpd.read_file(out / "villages.gpkg", layer="villages")
     assert villages.crs.to_epsg() == 4326
     per_hazard = [
@@ -135,3 +127,13 @@ def test_run_accepts_a_loaded_config_and_another_folder(tiny_project: Path, tmp_
     result = hazardmap.run(config, out=tmp_path / "elsewhere")
     assert result.out_dir == (tmp_path / "elsewhere").resolve()
     assert (tmp_path / "elsewhere" / "map.html").is_file()
+
+
+def test_report_and_its_figures_are_written(tiny_run: hazardmap.RunResult) -> None:
+    assert tiny_run.out_dir is not None
+    names = {p.name for p in tiny_run.out_dir.iterdir()}
+    assert {"report.html", "map_combined.png", "map_slope.png", "map_dry.png"} <= names
+    assert {"chart_classes.png", "chart_townships.png"} <= names
+    page = (tiny_run.out_dir / "report.html").read_text(encoding="utf-8")
+    assert "http://" not in page and "https://" not in page
+    assert page.count("data:image/png;base64,") == 5

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hazardmap.outputs.manifest import build_manifest, write_manifest
+from hazardmap.outputs.report import write_report
 from hazardmap.outputs.staging import staged_folder
 from hazardmap.outputs.tables import write_households, write_priorities, write_villages
 from hazardmap.outputs.webmap import write_map
@@ -22,5 +23,6 @@ def write_outputs(result: RunResult, target: Path, *, total_seconds: float) -> P
         write_households(result.households, folder)
         write_priorities(result.priorities, folder)
         write_map(result, folder / "map.html")
+        write_report(result, folder, manifest["created"])
         write_manifest(manifest, folder)
     return target
