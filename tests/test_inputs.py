@@ -120,3 +120,38 @@ def test_village_problems(tmp_path: Path) -> None:
         read_villages(empty, id_field="code", name_field="name")
     with pytest.raises(errors.InputFileNotFoundError, match="villages file not found"):
         read_villages(tmp_path / "none.gpkg", id_field="code", name_field="name")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk"])
+def test_csv_encodings_are_detected(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "households.csv"
+    header = HOUSEHOLD_COLUMNS.replace("income_pc", "人均纯收入")
+    row = "户1,A,3,9000,脱贫不稳定户,0.5,0.2,0,0.3,0,0,砖混,是,105.7,35.5"
+    path.write_bytes((header + "\n" + row + "\n").encode(encoding))
+    table = read_households(path, fields={"income_pc": "人均纯收入"})
+    assert table["household_id"].tolist() == ["户1"]
+    assert table["category"].tolist() == ["unstable"] and table["housing"].tolist() == [
+        "brick_concrete"
+    ]
+
+
+def test_excel_households(tmp_path: Path) -> None:
+    import pandas as pd
+
+    rows = [GOOD_ROW.split(","), GOOD_ROW.replace("h1", "h2").split(",")]
+    frame = pd.DataFrame(rows, columns=HOUSEHOLD_COLUMNS.split(","))
+    frame.to_excel(tmp_path / "households.xlsx", index=False)
+    table = read_households(tmp_path / "households.xlsx")
+    assert table["household_id"].tolist() == ["h1", "h2"]
+    assert table["income_pc"].tolist() == [9000.0, 9000.0]
+
+
+def test_undecodable_and_unreadable_tables(tmp_path: Path) -> None:
+    path = tmp_path / "households.csv"
+    path.write_bytes(b"household_id\n\x81\x30\x81\xff\xfe\n")
+    with pytest.raises(errors.InputError, match="neither UTF-8 nor GB18030"):
+        read_households(path)
+    broken = tmp_path / "households.xlsx"
+    broken.write_bytes(b"not a zip file")
+    with pytest.raises(errors.InputError, match="cannot read the table"):
+        read_households(broken)

@@ -21,6 +21,7 @@ from pyproj import CRS
 from hazardmap.config import Config, LayerConfig, load_config
 from hazardmap.errors import InputError
 from hazardmap.io import read_households, read_villages
+from hazardmap.io.chinese_crs import offset_system, to_wgs84
 from hazardmap.io.problems import rows_summary
 from hazardmap.model import Frequency, HazardParams, HouseholdArrays, assess_households
 from hazardmap.model.hazard import DamageSpec
@@ -118,13 +119,21 @@ def load_inputs(config: Config, clock: StageClock | None = None) -> Inputs:
             warnings=warnings,
         )
     with clock.stage("read households"):
-        household_crs = parse_crs(settings.households.crs, where=f"{config.file}: [households] crs")
         households = read_households(
             config.households_path,
             fields=settings.households.fields,
             lon_field=settings.households.lon_field,
             lat_field=settings.households.lat_field,
         )
+        system = offset_system(settings.households.crs)
+        if system is not None:
+            lon, lat = to_wgs84(system, households["x"].to_numpy(), households["y"].to_numpy())
+            households = households.assign(x=lon, y=lat)
+            household_crs = CRS.from_epsg(4326)
+        else:
+            household_crs = parse_crs(
+                settings.households.crs, where=f"{config.file}: [households] crs"
+            )
         unknown = ~households["village_code"].isin(villages["village_code"]).to_numpy()
         if unknown.any():
             lines = np.flatnonzero(unknown) + 2

@@ -34,18 +34,32 @@ FALSE_WORDS = frozenset({"false", "0", "no", "n", "否", ""})
 SHARE_TOLERANCE = 1e-6
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+ENCODINGS = ("utf-8-sig", "gb18030")
+"""Tried in order: UTF-8 (with or without BOM), then GB18030, the superset of GBK and
+GB2312 that Chinese spreadsheet exports use. UTF-8 decoding is strict, so text that is
+not UTF-8 is never misread as such."""
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, str]:
+    """The table as text columns, and the encoding it was read with ('xlsx' for Excel)."""
     if not path.exists():
         raise InputFileNotFoundError(f"{path}: households file not found; check [households] path")
-    suffix = path.suffix.lower()
     try:
-        if suffix == ".xlsx":
-            return pd.read_excel(path, dtype=str, keep_default_na=False)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text; save the table as UTF-8 CSV") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, ImportError) as exc:
-        raise InputError(f"{path}: cannot read the table ({exc}); check the file") from None
+        if path.suffix.lower() == ".xlsx":
+            return pd.read_excel(path, dtype=str, keep_default_na=False), "xlsx"
+        for encoding in ENCODINGS:
+            try:
+                return pd.read_csv(
+                    path, dtype=str, keep_default_na=False, encoding=encoding
+                ), encoding
+            except UnicodeDecodeError:
+                continue
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path}: cannot read the table ({message}); check the file") from None
+    raise InputError(
+        f"{path}: the text is neither UTF-8 nor GB18030/GBK; save the table as UTF-8 CSV"
+    )
 
 
 class _Checker:
@@ -122,7 +136,7 @@ def read_households(
     ``fields`` maps a standard field to the input column that holds it; unmapped fields
     are expected under their standard names.
     """
-    frame = _read_table(path)
+    frame, _ = _read_table(path)
     columns = {field: (fields or {}).get(field, field) for field in HOUSEHOLD_FIELDS}
     missing = [column for column in columns.values() if column not in frame.columns]
     if missing:

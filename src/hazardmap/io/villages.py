@@ -9,6 +9,7 @@ import numpy as np
 import shapely
 
 from hazardmap.errors import CRSError, InputError, InputFileNotFoundError
+from hazardmap.io.chinese_crs import offset_system, to_wgs84
 from hazardmap.io.problems import rows_summary
 from hazardmap.raster.source import parse_crs
 
@@ -43,7 +44,15 @@ def read_villages(
             f"the file has {list(frame.columns.drop('geometry'))}; "
             "set [villages] id_field/name_field/township_field to the right names"
         )
-    if frame.crs is None:
+    system = offset_system(crs)
+    if system is not None:
+        # files cannot declare GCJ-02 or BD-09 (they often claim WGS84): the project file decides
+        moved = shapely.transform(
+            np.asarray(frame.geometry.values),
+            lambda xy: np.column_stack(to_wgs84(system, xy[:, 0], xy[:, 1])),
+        )
+        frame = frame.set_geometry(gpd.GeoSeries(moved, index=frame.index), crs=4326)
+    elif frame.crs is None:
         if crs is None:
             raise CRSError(
                 f'{path}: the villages have no CRS; add crs = "EPSG:...." to [villages] '
