@@ -32,6 +32,7 @@ HOUSING_ALIASES: dict[str, str] = {
 TRUE_WORDS = frozenset({"true", "1", "yes", "y", "是"})
 FALSE_WORDS = frozenset({"false", "0", "no", "n", "否", ""})
 SHARE_TOLERANCE = 1e-6
+MAX_MEMBERS = 100  # more is a typing error, not a household
 
 
 ENCODINGS = ("utf-8-sig", "gb18030")
@@ -115,7 +116,7 @@ class _Checker:
             return np.full(len(self.frame), np.nan)
         raw = self.frame[column].astype(str).str.strip()
         values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-        bad = (raw != "").to_numpy() & np.isnan(values)
+        bad = (raw != "").to_numpy() & ~np.isfinite(values)
         if bad.any():
             raise InputError(
                 f"{self.path}: column '{column}': expected a number or an empty cell at "
@@ -159,7 +160,7 @@ def read_households(
             f"{rows_summary(check.lines[bad_sum], sums)}; "
             "the share_* columns are fractions of income and must sum to at most 1"
         )
-    members = check.number("members", low=1.0)
+    members = check.number("members", low=1.0, high=MAX_MEMBERS)
     if (members != np.round(members)).any():
         check.fail(
             "members", members != np.round(members), "a whole number", "correct those values"

@@ -1,0 +1,5 @@
+"""``python -m hazardmap`` is the ``hazardmap`` command."""
+
+from hazardmap.cli import main
+
+main()
