@@ -137,3 +137,34 @@ def test_report_and_its_figures_are_written(tiny_run: hazardmap.RunResult) -> No
     page = (tiny_run.out_dir / "report.html").read_text(encoding="utf-8")
     assert "http://" not in page and "https://" not in page
     assert page.count("data:image/png;base64,") == 5
+
+
+def test_changes_against_the_previous_run(tiny_project: Path) -> None:
+    from affine import Affine
+
+    from tests.conftest import CELL, ORIGIN, UTM, write_raster
+
+    first = hazardmap.run(tiny_project)
+    assert first.out_dir is not None and first.changes is None
+    header = (first.out_dir / "changes.csv").read_text(encoding="utf-8-sig").strip()
+    assert header.startswith("village_code,name,status,old_risk_class,new_risk_class")
+    # a new landslide raster arrives: steeper everywhere
+    steeper = np.full((10, 10), 0.95)
+    transform = Affine(CELL, 0, ORIGIN[0], 0, -CELL, ORIGIN[1])
+    write_raster(tiny_project.parent / "data" / "slope.tif", steeper, transform, UTM)
+    second = hazardmap.run(tiny_project)
+    assert second.changes is not None and second.out_dir is not None
+    changes = pd.read_csv(
+        second.out_dir / "changes.csv", dtype={"village_code": str}, encoding="utf-8-sig"
+    )
+    assert set(changes["status"]) == {"changed"}
+    row = changes.set_index("village_code").loc["A"]
+    assert (row["old_slope_level"], row["new_slope_level"]) == (2, 4)
+    assert row["change_expected_returns"] == pytest.approx(
+        row["new_expected_returns"] - row["old_expected_returns"]
+    )
+    assert row["change_expected_returns"] > 0
+    manifest = json.loads((second.out_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["changes_since_previous_run"]["changed"] == len(changes)
+    report = (second.out_dir / "report.html").read_text(encoding="utf-8")
+    assert "Changes since the previous run" in report and "2 → 4" in report

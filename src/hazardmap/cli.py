@@ -148,4 +148,7 @@ def run(config_path: Path, out: Path | None) -> None:
         f"expected returns to poverty per year: {villages['expected_returns'].sum():.1f}; "
         f"high-risk households: {int(villages['n_high_risk'].sum())}"
     )
+    changes = result.changes
+    if changes is not None and len(changes):
+        click.echo(f"changed since the previous run: {len(changes)} villages (changes.csv)")
     click.echo(f"map: {result.out_dir / 'map.html'}")

@@ -98,6 +98,8 @@ class RunResult:
     grids: dict[str, Grid]
     timings: dict[str, float]
     warnings: list[str]
+    changes: pd.DataFrame | None = None
+    """Villages changed since the previous run in the output folder (set when written)."""
 
 
 def _as_config(config: Config | str | Path) -> Config:

@@ -92,6 +92,12 @@ def build_manifest(result: RunResult, total_seconds: float) -> dict[str, Any]:
         "timings_seconds": {k: round(v, 4) for k, v in result.timings.items()}
         | {"total_before_writing": round(total_seconds, 4)},
         "warnings": list(result.warnings),
+        "changes_since_previous_run": None
+        if result.changes is None
+        else {
+            status: int((result.changes["status"] == status).sum())
+            for status in ("changed", "new", "removed")
+        },
     }
 
 

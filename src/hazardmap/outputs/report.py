@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 TOP_VILLAGES = 15
 TOP_PER_HAZARD = 10
 TOP_PRIORITIES = 25
+TOP_CHANGES = 20
 
 
 def _n(value: Any, digits: int = 1) -> str:
@@ -116,6 +117,7 @@ def build_report(result: RunResult, folder: Path, created: str) -> str:
         if budget is not None
         else "No budget set ([planning] budget_cny): nothing is marked as chosen."
     )
+    changes = _change_rows(result.changes, list(titles))
     environment = Environment(
         loader=PackageLoader("hazardmap.outputs", "templates"), autoescape=True
     )
@@ -134,6 +136,7 @@ def build_report(result: RunResult, folder: Path, created: str) -> str:
         charts=charts,
         top_villages=[village_row(v) for _, v in top.iterrows()],
         budget_note=budget_note,
+        changes=changes,
         priorities=[
             {
                 "rank": int(p["rank"]),
@@ -148,6 +151,28 @@ def build_report(result: RunResult, folder: Path, created: str) -> str:
             for _, p in priorities.head(TOP_PRIORITIES).iterrows()
         ],
     )
+
+
+def _change_rows(changes: pd.DataFrame | None, hazards: list[str]) -> list[dict[str, Any]] | None:
+    """The first changes since the previous run, as 'old → new' text; None without one."""
+    if changes is None:
+        return None
+
+    def arrow(row: pd.Series, column: str) -> str:
+        old, new = row[f"old_{column}"], row[f"new_{column}"]
+        fmt = lambda v: "–" if pd.isna(v) else str(int(v))  # noqa: E731
+        return fmt(old) if fmt(old) == fmt(new) else f"{fmt(old)} → {fmt(new)}"
+
+    return [
+        {
+            "name": str(row["name"]),
+            "status": str(row["status"]),
+            "risk": arrow(row, "risk_class"),
+            "levels": [arrow(row, f"{h}_level") for h in hazards],
+            "delta": _n(row["change_expected_returns"], 2),
+        }
+        for _, row in changes.head(TOP_CHANGES).iterrows()
+    ]
 
 
 def write_report(result: RunResult, folder: Path, created: str) -> None:

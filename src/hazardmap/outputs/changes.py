@@ -1,0 +1,79 @@
+"""changes.csv: what moved since the previous run in the same output folder.
+
+A village is listed when its risk class or any hazard level changed, or when it appears
+or disappears, with the old and new values and the change in expected returns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def _tracked(hazards: tuple[str, ...]) -> list[str]:
+    return ["risk_class", *(f"{h}_level" for h in hazards)]
+
+
+def change_columns(hazards: tuple[str, ...]) -> list[str]:
+    columns = ["village_code", "name", "status"]
+    for column in [*_tracked(hazards), "expected_returns"]:
+        columns += [f"old_{column}", f"new_{column}"]
+    return [*columns, "change_expected_returns"]
+
+
+def compare_runs(
+    previous: pd.DataFrame, current: pd.DataFrame, hazards: tuple[str, ...]
+) -> pd.DataFrame:
+    """Villages whose class or levels changed between two village tables (one row each)."""
+    tracked = _tracked(hazards)
+    columns = change_columns(hazards)
+    old = previous.set_index("village_code")
+    new = current.set_index("village_code")
+    rows = []
+    for code in new.index.union(old.index, sort=False):
+        in_old, in_new = code in old.index, code in new.index
+        row: dict[str, Any] = {
+            "village_code": code,
+            "name": new.at[code, "name"] if in_new else old.at[code, "name"],
+        }
+        for column in [*tracked, "expected_returns"]:
+            row[f"old_{column}"] = (
+                old.at[code, column] if in_old and column in old.columns else np.nan
+            )
+            row[f"new_{column}"] = new.at[code, column] if in_new else np.nan
+        if not in_old:
+            row["status"] = "new"
+        elif not in_new:
+            row["status"] = "removed"
+        elif any(row[f"old_{c}"] != row[f"new_{c}"] for c in tracked):
+            row["status"] = "changed"
+        else:
+            continue
+        row["change_expected_returns"] = float(row["new_expected_returns"]) - float(
+            row["old_expected_returns"]
+        )
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=columns)
+    return table.sort_values(
+        "change_expected_returns", key=lambda s: -s.abs(), na_position="last", kind="stable"
+    )
+
+
+def read_previous(folder: Path) -> pd.DataFrame | None:
+    """The village table of the run that wrote ``folder``, if there is one to read."""
+    path = folder / "villages.csv"
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_csv(path, dtype={"village_code": str}, encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
+        return None  # not ours, or damaged by hand: there is nothing to compare with
+
+
+def write_changes(changes: pd.DataFrame | None, hazards: tuple[str, ...], folder: Path) -> None:
+    """changes.csv; only its header when there was no previous run to compare with."""
+    table = pd.DataFrame(columns=change_columns(hazards)) if changes is None else changes
+    table.to_csv(folder / "changes.csv", index=False, encoding="utf-8-sig")
