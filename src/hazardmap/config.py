@@ -68,6 +68,9 @@ class HouseholdsSection(_Strict):
     lon_field: str = "lon"
     lat_field: str = "lat"
     crs: str = "EPSG:4326"
+    county_tolerance_m: NonNegative = 1000.0
+    village_tolerance_m: NonNegative = 500.0
+    duplicate_threshold: Annotated[int, Field(ge=2)] = 10
     fields: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("fields")

@@ -22,6 +22,7 @@ from hazardmap.config import Config, LayerConfig, load_config
 from hazardmap.errors import InputError
 from hazardmap.io import read_households, read_villages
 from hazardmap.io.chinese_crs import offset_system, to_wgs84
+from hazardmap.io.coordinates import check_coordinates
 from hazardmap.io.problems import rows_summary
 from hazardmap.model import Frequency, HazardParams, HouseholdArrays, assess_households
 from hazardmap.model.hazard import DamageSpec
@@ -144,6 +145,17 @@ def load_inputs(config: Config, clock: StageClock | None = None) -> Inputs:
                 f"{rows_summary(lines, households['village_code'][unknown].tolist())}; "
                 "correct the code or add the village"
             )
+        check = check_coordinates(
+            households,
+            household_crs,
+            villages,
+            source=config.households_path,
+            county_tolerance_m=settings.households.county_tolerance_m,
+            village_tolerance_m=settings.households.village_tolerance_m,
+            duplicate_threshold=settings.households.duplicate_threshold,
+        )
+        households = check.households.assign(location_flag=check.flags)
+        warnings.extend(check.warnings)
     with clock.stage("open rasters"):
         grids = {}
         for layer in config.layers:
@@ -249,6 +261,7 @@ def _household_table(inputs: Inputs, risk: HouseholdRisk, classes: list[float]) 
         "household_id": hh["household_id"].to_numpy(),
         "village_code": hh["village_code"].to_numpy(),
         "location_source": np.where(located, "gps", "village"),
+        "location_flag": hh["location_flag"].to_numpy(),
         "q0": risk.q0,
         "risk": risk.risk,
         "risk_class": classify(risk.risk, classes),
