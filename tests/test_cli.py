@@ -123,3 +123,27 @@ def test_demo_data_writes_every_raw_file(tmp_path: Path) -> None:
         "villages.gpkg",
     ]
     shutil.rmtree(tmp_path / "raw")
+
+
+def test_raster_that_misses_part_of_the_county(tiny_project: Path) -> None:
+    # the slope raster shrunk to rows 0-4: village C (16 of the 41 cells) is left out
+    write_raster(
+        tiny_project.parent / "data" / "slope.tif",
+        np.full((5, 10), 0.5),
+        Affine(100, 0, 500_000, 0, -100, 3_930_000),
+        "EPSG:32648",
+    )
+    code, _, err = invoke("run", "--config", str(tiny_project))
+    assert code == 1 and "slope.tif: the raster leaves 39% of the villages' area uncovered" in err
+
+
+def test_values_outside_the_valid_range_are_a_warning(tiny_project: Path) -> None:
+    layer = tiny_project.parent / "layers" / "slope.toml"
+    layer.write_text(
+        layer.read_text(encoding="utf-8").replace("levels =", "valid_range = [0, 0.5]\nlevels ="),
+        encoding="utf-8",
+    )
+    code, out, err = invoke("run", "--config", str(tiny_project))
+    assert code == 0, err
+    assert "warning: " in err and "cells under the villages are below 0 and" in err
+    assert "above 0.5, outside the layer's valid_range" in err

@@ -191,10 +191,18 @@ class LayerFile(_Strict):
     units: str | None = None
     sampling: Literal["nearest", "bilinear"] = "nearest"
     crs: str | None = None
+    valid_range: tuple[float, float] | None = None
     levels: tuple[float, float, float]
     frequency: FrequencyConfig
     damage: dict[str, DamageSpec] = Field(default_factory=dict)
     housing: dict[str, NonNegative] = Field(default_factory=dict)
+
+    @field_validator("valid_range")
+    @classmethod
+    def _range_ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not value[0] <= value[1]:
+            raise ValueError(f"valid_range must be [low, high] with low <= high, got {list(value)}")
+        return value
 
     @field_validator("levels")
     @classmethod

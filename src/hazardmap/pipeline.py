@@ -16,6 +16,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import CRS
 
 from hazardmap.config import Config, LayerConfig, load_config
@@ -196,6 +197,24 @@ def _grid_key(grid: Grid) -> tuple[object, ...]:
     return (tuple(grid.transform), grid.width, grid.height, grid.crs.to_wkt())
 
 
+UNCOVERED_TOLERANCE = 0.01
+"""A raster may miss up to this share of the villages' area (a sliver along the edge)."""
+
+
+def _check_extent(layer: LayerConfig, grid: Grid, villages: gpd.GeoDataFrame) -> None:
+    """Stop when the raster leaves part of the villages uncovered: their statistics (and
+    their households) would silently rest on a fraction of their area."""
+    geoms = np.asarray(villages.geometry.to_crs(grid.crs).values)
+    total = float(shapely.area(geoms).sum())
+    inside = float(shapely.area(shapely.clip_by_rect(geoms, *grid.bounds)).sum())
+    uncovered = 1.0 - inside / total if total > 0 else 0.0
+    if uncovered > UNCOVERED_TOLERANCE:
+        raise InputError(
+            f"{layer.raster_path}: the raster leaves {uncovered:.0%} of the villages' area "
+            "uncovered; use a raster that covers the whole county (or check its CRS)"
+        )
+
+
 def _village_hazard_stats(
     inputs: Inputs, clock: StageClock
 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray]]:
@@ -229,7 +248,9 @@ def _village_hazard_stats(
                     x, y, inputs.household_crs, grid, method=method
                 )
             breaks = tuple(float(b) for b in layer.spec.levels)
-            zonal = ZonalJob(zones_by_grid[key], FRACTION, breaks)
+            limits = layer.spec.valid_range
+            checks = () if limits is None else (limits[0], float(np.nextafter(limits[1], np.inf)))
+            zonal = ZonalJob(zones_by_grid[key], FRACTION, breaks + checks)
             sampled = PointJob(points_by_grid[key, method])
             with open_source(layer.raster_path, declared_crs=layer.spec.crs) as source:
                 scan(source, [zonal], [sampled])
@@ -240,6 +261,16 @@ def _village_hazard_stats(
                     f"{layer.raster_path}: no valid cell under any village (all nodata, or the "
                     "raster lies elsewhere); check the file, its nodata value and its CRS"
                 )
+            _check_extent(layer, grid, inputs.villages)
+            if limits is not None:
+                below = float((red.weight - red.weight_above[:, len(breaks)]).sum())
+                above = float(red.weight_above[:, len(breaks) + 1].sum())
+                if below + above >= 0.5:
+                    inputs.warnings.append(
+                        f"{layer.raster_path}: about {below:,.0f} cells under the villages are "
+                        f"below {limits[0]:g} and {above:,.0f} above {limits[1]:g}, outside the "
+                        f"layer's valid_range; check the raster's units and nodata value"
+                    )
             shares = np.column_stack([red.frac_above(b) for b in breaks])
             mean = red.mean()
             stats[layer.name] = {
