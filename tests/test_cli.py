@@ -143,7 +143,7 @@ def test_values_outside_the_valid_range_are_a_warning(tiny_project: Path) -> Non
         layer.read_text(encoding="utf-8").replace("levels =", "valid_range = [0, 0.5]\nlevels ="),
         encoding="utf-8",
     )
-    code, out, err = invoke("run", "--config", str(tiny_project))
+    code, _, err = invoke("run", "--config", str(tiny_project))
     assert code == 0, err
     assert "warning: " in err and "cells under the villages are below 0 and" in err
     assert "above 0.5, outside the layer's valid_range" in err
