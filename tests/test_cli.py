@@ -145,5 +145,45 @@ def test_values_outside_the_valid_range_are_a_warning(tiny_project: Path) -> Non
     )
     code, _, err = invoke("run", "--config", str(tiny_project))
     assert code == 0, err
-    assert "warning: " in err and "cells under the villages are below 0 and" in err
-    assert "above 0.5, outside the layer's valid_range" in err
+    # only village C (rows 5-8, values 0.52-0.85: 16 of the 40 valid cells) is above 0.5
+    assert "values outside the layer's valid_range [0, 0.5] in 1 village(s)" in err
+    assert "covering 0.0% (below) and 40.0% (above) of the villages' area" in err
+
+
+def test_validate_reports_every_problem_at_once(tiny_project: Path) -> None:
+    households = tiny_project.parent / "data" / "households.csv"
+    text = households.read_text(encoding="utf-8")
+    text = text.replace("h3,B,4,12000", "h3,B,4,lots").replace(",earth,false,", ",tent,false,", 1)
+    households.write_text(text, encoding="utf-8")
+    break_raster_crs(tiny_project)
+    path = tiny_project.parent / "layers" / "dry.toml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "levels = [0.1, 0.2, 0.3]", "levels = [0.1, 0.2, 0.3]\nvalid_range = [0, 0.2]"
+        ),
+        encoding="utf-8",
+    )
+    code, out, err = invoke("validate", "--config", str(tiny_project))
+    assert code == 1
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 3, err
+    assert any("column 'income_pc'" in e and "('lots')" in e for e in errors)
+    assert any("column 'housing'" in e and "('tent')" in e for e in errors)
+    assert any("slope.tif: the raster has no CRS" in e for e in errors)
+    assert "3 error(s)" in out
+    # run stops at the first problem and says how many more there are
+    code, _, err = invoke("run", "--config", str(tiny_project))
+    assert code == 1 and "(and 1 more problem: hazardmap validate lists all)" in err
+
+
+def test_validate_reports_warnings_and_passes(tiny_project: Path) -> None:
+    path = tiny_project.parent / "layers" / "dry.toml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "levels = [0.1, 0.2, 0.3]", "levels = [0.1, 0.2, 0.3]\nvalid_range = [0, 0.2]"
+        ),
+        encoding="utf-8",
+    )
+    code, out, err = invoke("validate", "--config", str(tiny_project))
+    assert code == 0 and "0 error(s), 1 warning(s); valid" in out
+    assert "outside the layer's valid_range" in err

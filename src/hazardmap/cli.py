@@ -106,19 +106,22 @@ def demo_data(out: Path, households: int, seed: int) -> None:
 @main.command()
 @config_option
 def validate(config_path: Path) -> None:
-    """Check the project and every input; compute nothing.
+    """Check the project and every input, and report every problem at once.
 
-    Exits 0 when everything can be used (warnings are printed), 1 with a message naming
-    the file and the problem otherwise."""
+    Nothing is written and no risk is computed. Exits 0 when everything can be used
+    (warnings are printed), 1 when there is any error."""
     from hazardmap.pipeline import validate as validate_inputs
 
-    try:
-        with _progress_display(_stderr_is_terminal()) as progress:
-            warnings = validate_inputs(config_path, progress=progress)
-    except HazardmapError as exc:
-        _fail(exc)
-    _warn(warnings)
-    click.echo(f"{config_path}: valid")
+    report = validate_inputs(config_path)
+    for problem in report.errors:
+        click.echo(f"error: {problem}", err=True)
+    _warn(report.warnings)
+    click.echo(
+        f"{config_path}: {len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+        + ("" if report.errors else "; valid")
+    )
+    if report.errors:
+        sys.exit(1)
 
 
 @main.command()

@@ -9,7 +9,20 @@ from __future__ import annotations
 
 
 class HazardmapError(Exception):
-    """Root of every error hazardmap raises on purpose."""
+    """Root of every error hazardmap raises on purpose.
+
+    ``problems`` holds every problem found at once (each a one-line message); the error's
+    text is the first one, with a count of the others.
+    """
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = list(problems)
+        first = problems[0] if problems else ""
+        more = len(problems) - 1
+        suffix = (
+            f" (and {more} more problem{'s' if more > 1 else ''}: hazardmap validate lists all)"
+        )
+        super().__init__(first + (suffix if more > 0 else ""))
 
 
 class ConfigError(HazardmapError, ValueError):

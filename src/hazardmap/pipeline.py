@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import shapely
 from pyproj import CRS
 
 from hazardmap.config import Config, LayerConfig, load_config
-from hazardmap.errors import InputError
+from hazardmap.errors import HazardmapError, InputError
 from hazardmap.io import read_households, read_villages
 from hazardmap.io.chinese_crs import offset_system, to_wgs84
 from hazardmap.io.coordinates import check_coordinates
@@ -108,60 +109,73 @@ def _as_config(config: Config | str | Path) -> Config:
     return config if isinstance(config, Config) else load_config(config)
 
 
+def _read_villages(config: Config, warnings: list[str]) -> gpd.GeoDataFrame:
+    settings = config.project.villages
+    return read_villages(
+        config.villages_path,
+        id_field=settings.id_field,
+        name_field=settings.name_field,
+        township_field=settings.township_field,
+        crs=settings.crs,
+        warnings=warnings,
+    )
+
+
+def _read_households(
+    config: Config, villages: gpd.GeoDataFrame, warnings: list[str]
+) -> tuple[pd.DataFrame, CRS]:
+    """Households with WGS84 (or their declared CRS's) coordinates, checked against the
+    villages: every village code must exist; suspicious coordinates are handled."""
+    settings = config.project.households
+    households = read_households(
+        config.households_path,
+        fields=settings.fields,
+        lon_field=settings.lon_field,
+        lat_field=settings.lat_field,
+    )
+    system = offset_system(settings.crs)
+    if system is not None:
+        lon, lat = to_wgs84(system, households["x"].to_numpy(), households["y"].to_numpy())
+        households = households.assign(x=lon, y=lat)
+        crs = CRS.from_epsg(4326)
+    else:
+        crs = parse_crs(settings.crs, where=f"{config.file}: [households] crs")
+    unknown = ~households["village_code"].isin(villages["village_code"]).to_numpy()
+    if unknown.any():
+        lines = np.flatnonzero(unknown) + 2
+        raise InputError(
+            f"{config.households_path}: village code not in {config.villages_path.name} at "
+            f"{rows_summary(lines, households['village_code'][unknown].tolist())}; "
+            "correct the code or add the village"
+        )
+    check = check_coordinates(
+        households,
+        crs,
+        villages,
+        source=config.households_path,
+        county_tolerance_m=settings.county_tolerance_m,
+        village_tolerance_m=settings.village_tolerance_m,
+        duplicate_threshold=settings.duplicate_threshold,
+    )
+    warnings.extend(check.warnings)
+    return check.households.assign(location_flag=check.flags), crs
+
+
+def _open_grid(layer: LayerConfig) -> Grid:
+    with open_source(layer.raster_path, declared_crs=layer.spec.crs) as source:
+        return source.grid
+
+
 def load_inputs(config: Config, clock: StageClock | None = None) -> Inputs:
     """Read every input and check it against the others; raise on the first problem."""
     clock = clock or StageClock()
-    settings = config.project
     warnings: list[str] = []
     with clock.stage("read villages"):
-        villages = read_villages(
-            config.villages_path,
-            id_field=settings.villages.id_field,
-            name_field=settings.villages.name_field,
-            township_field=settings.villages.township_field,
-            crs=settings.villages.crs,
-            warnings=warnings,
-        )
+        villages = _read_villages(config, warnings)
     with clock.stage("read households"):
-        households = read_households(
-            config.households_path,
-            fields=settings.households.fields,
-            lon_field=settings.households.lon_field,
-            lat_field=settings.households.lat_field,
-        )
-        system = offset_system(settings.households.crs)
-        if system is not None:
-            lon, lat = to_wgs84(system, households["x"].to_numpy(), households["y"].to_numpy())
-            households = households.assign(x=lon, y=lat)
-            household_crs = CRS.from_epsg(4326)
-        else:
-            household_crs = parse_crs(
-                settings.households.crs, where=f"{config.file}: [households] crs"
-            )
-        unknown = ~households["village_code"].isin(villages["village_code"]).to_numpy()
-        if unknown.any():
-            lines = np.flatnonzero(unknown) + 2
-            raise InputError(
-                f"{config.households_path}: village code not in {config.villages_path.name} at "
-                f"{rows_summary(lines, households['village_code'][unknown].tolist())}; "
-                "correct the code or add the village"
-            )
-        check = check_coordinates(
-            households,
-            household_crs,
-            villages,
-            source=config.households_path,
-            county_tolerance_m=settings.households.county_tolerance_m,
-            village_tolerance_m=settings.households.village_tolerance_m,
-            duplicate_threshold=settings.households.duplicate_threshold,
-        )
-        households = check.households.assign(location_flag=check.flags)
-        warnings.extend(check.warnings)
+        households, household_crs = _read_households(config, villages, warnings)
     with clock.stage("open rasters"):
-        grids = {}
-        for layer in config.layers:
-            with open_source(layer.raster_path, declared_crs=layer.spec.crs) as source:
-                grids[layer.name] = source.grid
+        grids = {layer.name: _open_grid(layer) for layer in config.layers}
     return Inputs(config, villages, households, household_crs, grids, warnings)
 
 
@@ -215,72 +229,86 @@ def _check_extent(layer: LayerConfig, grid: Grid, villages: gpd.GeoDataFrame) ->
         )
 
 
+@dataclass
+class _Overlay:
+    """Rasters over villages and households, layer by layer. Layers on the same grid share
+    the villages' pixel geometry and the households' cell entries."""
+
+    inputs: Inputs
+    zones: dict[tuple[object, ...], Any] = field(default_factory=dict)
+    points: dict[tuple[object, ...], Any] = field(default_factory=dict)
+
+    def layer(self, layer: LayerConfig) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Coverage-weighted mean, max and level per village, and each household's
+        intensity, from one strip-by-strip read of the layer's raster."""
+        inputs = self.inputs
+        grid = inputs.grids[layer.name]
+        key = _grid_key(grid)
+        x = inputs.households["x"].to_numpy()
+        y = inputs.households["y"].to_numpy()
+        if key not in self.zones:
+            geoms = np.asarray(inputs.villages.geometry.to_crs(grid.crs).values)
+            self.zones[key] = to_pixel_space(geoms, grid)
+        method = layer.spec.sampling
+        if (key, method) not in self.points:
+            self.points[key, method] = points_in_grid(
+                x, y, inputs.household_crs, grid, method=method
+            )
+        breaks = tuple(float(b) for b in layer.spec.levels)
+        limits = layer.spec.valid_range
+        checks = () if limits is None else (limits[0], float(np.nextafter(limits[1], np.inf)))
+        zonal = ZonalJob(self.zones[key], FRACTION, breaks + checks)
+        sampled = PointJob(self.points[key, method])
+        with open_source(layer.raster_path, declared_crs=layer.spec.crs) as source:
+            scan(source, [zonal], [sampled])
+        red = zonal.result()
+        has_data = red.weight > 0
+        if not has_data.any():
+            raise InputError(
+                f"{layer.raster_path}: no valid cell under any village (all nodata, or the "
+                "raster lies elsewhere); check the file, its nodata value and its CRS"
+            )
+        _check_extent(layer, grid, inputs.villages)
+        if limits is not None:
+            below = red.weight - red.weight_above[:, len(breaks)]
+            above = red.weight_above[:, len(breaks) + 1]
+            villages_out = int(((below + above) > 1e-9 * np.maximum(red.weight, 1)).sum())
+            if villages_out:
+                total = float(red.weight.sum())
+                inputs.warnings.append(
+                    f"{layer.raster_path}: values outside the layer's valid_range "
+                    f"[{limits[0]:g}, {limits[1]:g}] in {villages_out} village(s), covering "
+                    f"{below.sum() / total:.1%} (below) and {above.sum() / total:.1%} (above) of "
+                    "the villages' area; check the raster's units and nodata value"
+                )
+        shares = np.column_stack([red.frac_above(b) for b in breaks])
+        mean = red.mean()
+        stats = {
+            "mean": mean,
+            "max": red.maximum,
+            "level": hazard_level(
+                np.nan_to_num(shares), has_data, inputs.config.project.risk.min_area_share
+            ),
+        }
+        value = sampled.result()
+        located = np.isfinite(x) & np.isfinite(y)
+        village_index = pd.Index(inputs.villages["village_code"]).get_indexer(
+            inputs.households["village_code"]
+        )
+        value[~located] = mean[village_index[~located]]
+        return stats, value
+
+
 def _village_hazard_stats(
     inputs: Inputs, clock: StageClock
 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray]]:
-    """Coverage-weighted mean, max and level per village, and each household's intensity.
-
-    Each raster is read once, strip by strip, for both. Layers on the same grid share the
-    villages' pixel geometry and the households' cell indices.
-    """
-    config = inputs.config
-    min_share = config.project.risk.min_area_share
+    """Per layer: village statistics and household intensities (see _Overlay)."""
+    overlay = _Overlay(inputs)
     stats: dict[str, dict[str, np.ndarray]] = {}
     intensities: dict[str, np.ndarray] = {}
-    village_index = pd.Index(inputs.villages["village_code"]).get_indexer(
-        inputs.households["village_code"]
-    )
-    x = inputs.households["x"].to_numpy()
-    y = inputs.households["y"].to_numpy()
-    located = np.isfinite(x) & np.isfinite(y)
-    zones_by_grid: dict[tuple[object, ...], Any] = {}
-    points_by_grid: dict[tuple[object, ...], Any] = {}
-    for layer in config.layers:
-        grid = inputs.grids[layer.name]
-        key = _grid_key(grid)
+    for layer in inputs.config.layers:
         with clock.stage("overlay rasters"):
-            if key not in zones_by_grid:
-                geoms = np.asarray(inputs.villages.geometry.to_crs(grid.crs).values)
-                zones_by_grid[key] = to_pixel_space(geoms, grid)
-            method = layer.spec.sampling
-            if (key, method) not in points_by_grid:
-                points_by_grid[key, method] = points_in_grid(
-                    x, y, inputs.household_crs, grid, method=method
-                )
-            breaks = tuple(float(b) for b in layer.spec.levels)
-            limits = layer.spec.valid_range
-            checks = () if limits is None else (limits[0], float(np.nextafter(limits[1], np.inf)))
-            zonal = ZonalJob(zones_by_grid[key], FRACTION, breaks + checks)
-            sampled = PointJob(points_by_grid[key, method])
-            with open_source(layer.raster_path, declared_crs=layer.spec.crs) as source:
-                scan(source, [zonal], [sampled])
-            red = zonal.result()
-            has_data = red.weight > 0
-            if not has_data.any():
-                raise InputError(
-                    f"{layer.raster_path}: no valid cell under any village (all nodata, or the "
-                    "raster lies elsewhere); check the file, its nodata value and its CRS"
-                )
-            _check_extent(layer, grid, inputs.villages)
-            if limits is not None:
-                below = float((red.weight - red.weight_above[:, len(breaks)]).sum())
-                above = float(red.weight_above[:, len(breaks) + 1].sum())
-                if below + above >= 0.5:
-                    inputs.warnings.append(
-                        f"{layer.raster_path}: about {below:,.0f} cells under the villages are "
-                        f"below {limits[0]:g} and {above:,.0f} above {limits[1]:g}, outside the "
-                        f"layer's valid_range; check the raster's units and nodata value"
-                    )
-            shares = np.column_stack([red.frac_above(b) for b in breaks])
-            mean = red.mean()
-            stats[layer.name] = {
-                "mean": mean,
-                "max": red.maximum,
-                "level": hazard_level(np.nan_to_num(shares), has_data, min_share),
-            }
-            value = sampled.result()
-            value[~located] = mean[village_index[~located]]
-            intensities[layer.name] = value
+            stats[layer.name], intensities[layer.name] = overlay.layer(layer)
     return stats, intensities
 
 
@@ -412,9 +440,52 @@ def compute(inputs: Inputs, clock: StageClock | None = None) -> RunResult:
     )
 
 
-def validate(config: Config | str | Path, *, progress: ProgressCallback | None = None) -> list[str]:
-    """Read and check every input without computing; returns the warnings."""
-    return load_inputs(_as_config(config), StageClock(progress)).warnings
+@dataclass
+class ValidationReport:
+    """Every problem found, at once: errors (the run would stop) and warnings."""
+
+    errors: list[str]
+    warnings: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def validate(config: Config | str | Path) -> ValidationReport:
+    """Check every input, and each against the others, collecting every problem rather
+    than stopping at the first. Nothing is written and no risk is computed; the rasters
+    are read over the villages, since that is how their coverage and values are checked."""
+    errors: list[str] = []
+    warnings: list[str] = []
+
+    def attempt(step: Callable[[], Any]) -> Any:
+        try:
+            return step()
+        except HazardmapError as exc:
+            errors.extend(exc.problems or [str(exc)])
+            return None
+
+    cfg: Config | None = attempt(lambda: _as_config(config))
+    if cfg is None:
+        return ValidationReport(errors, warnings)
+    villages = attempt(lambda: _read_villages(cfg, warnings))
+    read = None
+    if villages is not None:
+        read = attempt(lambda: _read_households(cfg, villages, warnings))
+    else:  # without villages, the households file is still checked on its own
+        households_settings = cfg.project.households
+        attempt(lambda: read_households(cfg.households_path, fields=households_settings.fields))
+    grids: dict[str, Grid | None] = {}
+    for layer in cfg.layers:
+        grids[layer.name] = attempt(partial(_open_grid, layer))
+    if villages is not None and read is not None and None not in grids.values():
+        households, crs = read
+        opened = {name: grid for name, grid in grids.items() if grid is not None}
+        overlay = _Overlay(Inputs(cfg, villages, households, crs, opened, warnings))
+        for layer in cfg.layers:
+            attempt(partial(overlay.layer, layer))
+    return ValidationReport(errors, warnings)
 
 
 def run(

@@ -64,13 +64,19 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, str]:
 
 
 class _Checker:
-    """Column-by-column parsing that fails with one line per problem."""
+    """Column-by-column parsing that collects one line per problem, so that every bad
+    column is reported at once (``done`` raises them together)."""
 
     def __init__(self, path: Path, frame: pd.DataFrame, columns: Mapping[str, str]) -> None:
         self.path = path
         self.frame = frame
         self.columns = columns
         self.lines = np.arange(len(frame)) + 2
+        self.problems: list[str] = []
+
+    def done(self) -> None:
+        if self.problems:
+            raise InputError(*self.problems)
 
     def raw(self, field: str) -> pd.Series:
         return self.frame[self.columns[field]].astype(str).str.strip()
@@ -78,7 +84,7 @@ class _Checker:
     def fail(self, field: str, bad: np.ndarray, expected: str, fix: str) -> None:
         if bad.any():
             values = self.raw(field)[bad].tolist()
-            raise InputError(
+            self.problems.append(
                 f"{self.path}: column '{self.columns[field]}': expected {expected} at "
                 f"{rows_summary(self.lines[bad], values)}; {fix}"
             )
@@ -118,7 +124,7 @@ class _Checker:
         values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
         bad = (raw != "").to_numpy() & ~np.isfinite(values)
         if bad.any():
-            raise InputError(
+            self.problems.append(
                 f"{self.path}: column '{column}': expected a number or an empty cell at "
                 f"{rows_summary(self.lines[bad], raw[bad].tolist())}; correct those coordinates"
             )
@@ -155,31 +161,38 @@ def read_households(
     bad_sum = share_sum > 1.0 + SHARE_TOLERANCE
     if bad_sum.any():
         sums = [round(float(s), 4) for s in share_sum[bad_sum]]
-        raise InputError(
+        check.problems.append(
             f"{path}: income shares add up to more than 1 at "
             f"{rows_summary(check.lines[bad_sum], sums)}; "
             "the share_* columns are fractions of income and must sum to at most 1"
         )
     members = check.number("members", low=1.0, high=MAX_MEMBERS)
-    if (members != np.round(members)).any():
-        check.fail(
-            "members", members != np.round(members), "a whole number", "correct those values"
-        )
+    fractional = np.isfinite(members) & (members != np.round(members))
+    check.fail("members", fractional, "a whole number", "correct those values")
     insured_raw = check.raw("insured").str.lower()
     insured_bad = ~insured_raw.isin(TRUE_WORDS | FALSE_WORDS).to_numpy()
     check.fail("insured", insured_bad, "true or false (1/0, 是/否)", "correct those values")
-    table = pd.DataFrame(
+    columns_checked = {
+        "household_id": check.text("household_id", unique=True),
+        "village_code": check.text("village_code"),
+        "income_pc": check.number("income_pc", low=0.0, strict_low=True),
+        "category": check.choice("category", CATEGORY_ALIASES),
+        "housing": check.choice("housing", HOUSING_ALIASES),
+        "x": check.coordinate(lon_field),
+        "y": check.coordinate(lat_field),
+    }
+    check.done()  # every problem of every column at once
+    return pd.DataFrame(
         {
-            "household_id": check.text("household_id", unique=True),
-            "village_code": check.text("village_code"),
+            "household_id": columns_checked["household_id"],
+            "village_code": columns_checked["village_code"],
             "members": members.astype(np.int64),
-            "income_pc": check.number("income_pc", low=0.0, strict_low=True),
-            "category": check.choice("category", CATEGORY_ALIASES),
+            "income_pc": columns_checked["income_pc"],
+            "category": columns_checked["category"],
             **shares,
-            "housing": check.choice("housing", HOUSING_ALIASES),
+            "housing": columns_checked["housing"],
             "insured": insured_raw.isin(TRUE_WORDS).to_numpy(),
-            "x": check.coordinate(lon_field),
-            "y": check.coordinate(lat_field),
+            "x": columns_checked["x"],
+            "y": columns_checked["y"],
         }
     )
-    return table
