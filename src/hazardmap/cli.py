@@ -151,6 +151,12 @@ def run(config_path: Path, out: Path | None) -> None:
         f"expected returns to poverty per year: {villages['expected_returns'].sum():.1f}; "
         f"high-risk households: {int(villages['n_high_risk'].sum())}"
     )
+    if result.reused_layers:
+        computed = [n for n in result.config.hazard_names if n not in result.reused_layers]
+        click.echo(
+            f"unchanged since an earlier run, reused: {', '.join(result.reused_layers)}; "
+            f"recomputed: {', '.join(computed) or 'nothing'}"
+        )
     changes = result.changes
     if changes is not None and len(changes):
         click.echo(f"changed since the previous run: {len(changes)} villages (changes.csv)")

@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from hazardmap.cache import OverlayCache
 from hazardmap.config import Config, LayerConfig, load_config
 from hazardmap.errors import HazardmapError, InputError
 from hazardmap.io import read_households, read_villages
@@ -43,6 +44,9 @@ from hazardmap.raster import (
 from hazardmap.raster.kernels import FRACTION
 from hazardmap.raster.source import parse_crs
 from hazardmap.vocabulary import HOUSING_TYPES, INCOME_COMPONENTS
+
+CACHE_FOLDER = ".hazardmap-cache"
+"""Beside the output folder: overlays reused by later runs (safe to delete)."""
 
 ProgressCallback = Callable[[str, int, int], None]
 """Called as progress(stage, index, total) when a stage starts."""
@@ -103,6 +107,8 @@ class RunResult:
     warnings: list[str]
     changes: pd.DataFrame | None = None
     """Villages changed since the previous run in the output folder (set when written)."""
+    reused_layers: list[str] = field(default_factory=list)
+    """Layers whose overlay came from the cache: nothing it depends on had changed."""
 
 
 def _as_config(config: Config | str | Path) -> Config:
@@ -300,16 +306,30 @@ class _Overlay:
 
 
 def _village_hazard_stats(
-    inputs: Inputs, clock: StageClock
-) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray]]:
-    """Per layer: village statistics and household intensities (see _Overlay)."""
+    inputs: Inputs, clock: StageClock, cache: OverlayCache
+) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray], list[str]]:
+    """Per layer: village statistics and household intensities (see _Overlay), taken from
+    the cache where nothing they depend on changed. Also returns the layers reused."""
     overlay = _Overlay(inputs)
     stats: dict[str, dict[str, np.ndarray]] = {}
     intensities: dict[str, np.ndarray] = {}
+    reused = []
     for layer in inputs.config.layers:
         with clock.stage("overlay rasters"):
+            key = cache.key(inputs.config, layer) if cache.folder is not None else ""
+            hit = cache.load(key) if key else None
+            if hit is not None:
+                stats[layer.name], intensities[layer.name], warnings = hit
+                inputs.warnings.extend(warnings)
+                reused.append(layer.name)
+                continue
+            before = len(inputs.warnings)
             stats[layer.name], intensities[layer.name] = overlay.layer(layer)
-    return stats, intensities
+            if key:
+                cache.store(
+                    key, stats[layer.name], intensities[layer.name], inputs.warnings[before:]
+                )
+    return stats, intensities, reused
 
 
 def _household_table(inputs: Inputs, risk: HouseholdRisk, classes: list[float]) -> pd.DataFrame:
@@ -348,16 +368,19 @@ def _to_wgs84(x: np.ndarray, y: np.ndarray, crs: CRS) -> tuple[np.ndarray, np.nd
     return np.asarray(lon), np.asarray(lat)
 
 
-def compute(inputs: Inputs, clock: StageClock | None = None) -> RunResult:
+def compute(
+    inputs: Inputs, clock: StageClock | None = None, cache: OverlayCache | None = None
+) -> RunResult:
     """Village statistics, household risk, village risk and ranked interventions."""
     clock = clock or StageClock()
+    cache = cache or OverlayCache(None)
     config = inputs.config
     settings = config.project
     line = settings.project.monitoring_line
     sigma = settings.project.income_sigma
     cover = settings.project.insurance_cover
     classes = list(settings.risk.classes)
-    stats, intensities = _village_hazard_stats(inputs, clock)
+    stats, intensities, reused = _village_hazard_stats(inputs, clock, cache)
 
     with clock.stage("household risk"):
         arrays = household_arrays(inputs.households)
@@ -437,6 +460,7 @@ def compute(inputs: Inputs, clock: StageClock | None = None) -> RunResult:
         grids=inputs.grids,
         timings=clock.timings,
         warnings=inputs.warnings,
+        reused_layers=reused,
     )
 
 
@@ -501,8 +525,9 @@ def run(
     cfg = _as_config(config)
     clock = StageClock(progress)
     started = time.perf_counter()
-    result = compute(load_inputs(cfg, clock), clock)
     target = Path(out).resolve() if out is not None else cfg.outputs_dir
+    cache = OverlayCache(target.parent / CACHE_FOLDER)
+    result = compute(load_inputs(cfg, clock), clock, cache)
     with clock.stage("write outputs"):
         result.out_dir = write_outputs(result, target, total_seconds=time.perf_counter() - started)
     return result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import sys
@@ -11,6 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hazardmap.digests import file_digest
+
 if TYPE_CHECKING:
     from hazardmap.pipeline import RunResult
 
@@ -18,16 +19,13 @@ _VERSIONED = ("numpy", "pandas", "geopandas", "shapely", "pyproj", "rasterio", "
 _SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def describe_file(path: Path, role: str) -> dict[str, Any]:
-    return {"role": role, "path": str(path), "bytes": path.stat().st_size, "sha256": sha256(path)}
+    return {
+        "role": role,
+        "path": str(path),
+        "bytes": path.stat().st_size,
+        "sha256": file_digest(path),
+    }
 
 
 def input_files(result: RunResult) -> list[dict[str, Any]]:
@@ -92,6 +90,7 @@ def build_manifest(result: RunResult, total_seconds: float) -> dict[str, Any]:
         "timings_seconds": {k: round(v, 4) for k, v in result.timings.items()}
         | {"total_before_writing": round(total_seconds, 4)},
         "warnings": list(result.warnings),
+        "overlays_reused_from_cache": list(result.reused_layers),
         "changes_since_previous_run": None
         if result.changes is None
         else {

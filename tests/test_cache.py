@@ -1,0 +1,51 @@
+"""Re-runs reuse the overlays of unchanged rasters, and say so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from affine import Affine
+from click.testing import CliRunner
+
+import hazardmap
+from hazardmap.cli import main
+from tests.conftest import CELL, ORIGIN, UTM, write_raster
+
+
+def test_only_the_changed_raster_is_recomputed(tiny_project: Path) -> None:
+    first = hazardmap.run(tiny_project)
+    assert first.reused_layers == []
+    again = hazardmap.run(tiny_project)
+    assert sorted(again.reused_layers) == ["dry", "slope"]
+    pd.testing.assert_frame_equal(again.households, first.households)
+    # a new slope raster arrives
+    write_raster(
+        tiny_project.parent / "data" / "slope.tif",
+        np.full((10, 10), 0.95),
+        Affine(CELL, 0, ORIGIN[0], 0, -CELL, ORIGIN[1]),
+        UTM,
+    )
+    result = CliRunner().invoke(main, ["run", "--config", str(tiny_project)])
+    assert result.exit_code == 0, result.output
+    assert "unchanged since an earlier run, reused: dry; recomputed: slope" in result.stdout
+    third = hazardmap.run(tiny_project)  # now both are cached again
+    assert (third.households["slope_value"].dropna() == np.float32(0.95)).all()
+    fresh_root = tiny_project.parent / "outputs" / ".hazardmap-cache"
+    for entry in fresh_root.glob("*.npz"):
+        entry.write_bytes(b"damaged")
+    recomputed = hazardmap.run(tiny_project)
+    assert recomputed.reused_layers == []  # a damaged cache is ignored, never trusted
+    pd.testing.assert_frame_equal(recomputed.households, third.households)
+
+
+def test_changed_settings_invalidate_the_cache(tiny_project: Path) -> None:
+    hazardmap.run(tiny_project)
+    layer = tiny_project.parent / "layers" / "slope.toml"
+    layer.write_text(
+        layer.read_text(encoding="utf-8").replace("[0.3, 0.5, 0.7]", "[0.2, 0.5, 0.7]"),
+        encoding="utf-8",
+    )
+    result = hazardmap.run(tiny_project)
+    assert result.reused_layers == ["dry"]
