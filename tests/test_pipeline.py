@@ -168,3 +168,38 @@ def test_changes_against_the_previous_run(tiny_project: Path) -> None:
     assert manifest["changes_since_previous_run"]["changed"] == len(changes)
     report = (second.out_dir / "report.html").read_text(encoding="utf-8")
     assert "Changes since the previous run" in report and "2 → 4" in report
+
+
+def test_changes_show_on_the_map(tiny_project: Path) -> None:
+    from affine import Affine
+
+    from tests.conftest import CELL, ORIGIN, UTM, write_raster
+
+    hazardmap.run(tiny_project)
+    write_raster(
+        tiny_project.parent / "data" / "slope.tif",
+        np.full((10, 10), 0.95),
+        Affine(CELL, 0, ORIGIN[0], 0, -CELL, ORIGIN[1]),
+        UTM,
+    )
+    result = hazardmap.run(tiny_project)
+    assert result.out_dir is not None
+    page = (result.out_dir / "map.html").read_text(encoding="utf-8")
+    assert "Changed since the previous run" in page and "slope_level: 2 \\u2192 4" in page
+
+
+def test_all_nodata_raster_is_an_error(tiny_project: Path) -> None:
+    from affine import Affine
+
+    from tests.conftest import CELL, ORIGIN, UTM, write_raster
+
+    write_raster(
+        tiny_project.parent / "data" / "slope.tif",
+        np.full((10, 10), -9999.0),
+        Affine(CELL, 0, ORIGIN[0], 0, -CELL, ORIGIN[1]),
+        UTM,
+    )
+    with pytest.raises(
+        hazardmap.errors.InputError, match=r"slope\.tif: no valid cell under any village"
+    ):
+        hazardmap.run(tiny_project)

@@ -113,6 +113,30 @@ def _village_features(result: RunResult, returns_breaks: list[float]) -> dict[st
     return data
 
 
+def _changed_features(result: RunResult, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The villages of changes.csv whose class or levels changed, with 'old → new' text."""
+    changes = result.changes
+    if changes is None or not len(changes):
+        return None
+    tracked = ["risk_class", *(f"{h}_level" for h in result.config.hazard_names)]
+    text = {}
+    for _, row in changes[changes["status"] == "changed"].iterrows():
+        moves = [
+            f"{column}: {int(row[f'old_{column}'])} → {int(row[f'new_{column}'])}"
+            for column in tracked
+            if pd.notna(row[f"old_{column}"]) and row[f"old_{column}"] != row[f"new_{column}"]
+        ]
+        text[html.escape(str(row["village_code"]))] = html.escape("; ".join(moves))
+    features = []
+    for feature in data["features"]:
+        code = feature["properties"]["village_code"]
+        if code in text:
+            features.append(
+                {**feature, "properties": {**feature["properties"], "change": text[code]}}
+            )
+    return {"type": "FeatureCollection", "features": features} if features else None
+
+
 class HouseholdLayer(folium.map.Layer):
     """Households as canvas-drawn circles coloured by risk class, from a compact array
     ([lat, lon, class, risk, id] per household): fast for hundreds of thousands."""
@@ -423,6 +447,22 @@ def build_map(result: RunResult) -> folium.Map:
         ).add_to(fmap)
         sections[f"raster_{h}"] = section.replace(" level 等级</b>", " (raster 栅格)</b>")
         layer_keys.append((raster.get_name(), f"raster_{h}"))
+
+    changed = _changed_features(result, data)
+    if changed is not None:
+        moved = folium.GeoJson(
+            changed,
+            name="Changed since the previous run 与上次相比有变化",
+            show=False,
+            style_function=lambda f: {"fillOpacity": 0.0, "color": "#2166ac", "weight": 3},
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name", "change"], aliases=["Village 村", "Change 变化"], sticky=True
+            ),
+        ).add_to(fmap)
+        sections["changes"] = "<b>Changed since the previous run 有变化的村</b>" + _swatches(
+            [("#ffffff; border: 3px solid #2166ac", "risk class or a hazard level changed")]
+        )
+        layer_keys.append((moved.get_name(), "changes"))
 
     if config.project.map.households:
         people = HouseholdLayer(result.households, "Households by risk 农户风险").add_to(fmap)
