@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -47,6 +48,14 @@ def _check_curve(points: CurvePoints, what: str) -> CurvePoints:
     return points
 
 
+def _only_known(keys: Iterable[str], allowed: Iterable[str], what: str) -> None:
+    """Reject names outside the fixed vocabulary, listing what is allowed."""
+    allowed = list(allowed)
+    unknown = sorted(set(keys) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown {what}(s) {unknown}; expected some of {allowed}")
+
+
 # ----------------------------------------------------------------------------- project file
 class ProjectSection(_Strict):
     name: str
@@ -76,12 +85,7 @@ class HouseholdsSection(_Strict):
     @field_validator("fields")
     @classmethod
     def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(HOUSEHOLD_FIELDS))
-        if unknown:
-            raise ValueError(
-                f"unknown household field(s) {unknown}; "
-                f"standard fields are {list(HOUSEHOLD_FIELDS)}"
-            )
+        _only_known(value, HOUSEHOLD_FIELDS, "household field")
         return value
 
 
@@ -127,12 +131,7 @@ class InterventionConfig(_Strict):
     @classmethod
     def _known_components(cls, value: dict[str, float] | None) -> dict[str, float] | None:
         if value is not None:
-            unknown = sorted(set(value) - set(INCOME_COMPONENTS))
-            if unknown:
-                raise ValueError(
-                    f"unknown income component(s) {unknown}; expected some of "
-                    f"{list(INCOME_COMPONENTS)}"
-                )
+            _only_known(value, INCOME_COMPONENTS, "income component")
         return value
 
     @model_validator(mode="after")
@@ -215,12 +214,7 @@ class LayerFile(_Strict):
     @classmethod
     def _damage_components(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            unknown = sorted(set(value) - set(INCOME_COMPONENTS))
-            if unknown:
-                raise ValueError(
-                    f"unknown income component(s) {unknown}; expected some of "
-                    f"{list(INCOME_COMPONENTS)}"
-                )
+            _only_known(value, INCOME_COMPONENTS, "income component")
         return value
 
     @field_validator("damage")
@@ -239,11 +233,7 @@ class LayerFile(_Strict):
     @field_validator("housing")
     @classmethod
     def _housing_ok(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - set(HOUSING_TYPES))
-        if unknown:
-            raise ValueError(
-                f"unknown housing type(s) {unknown}; expected some of {list(HOUSING_TYPES)}"
-            )
+        _only_known(value, HOUSING_TYPES, "housing type")
         return value
 
 
