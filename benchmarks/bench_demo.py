@@ -96,10 +96,12 @@ def warm_up() -> None:
 
 
 def child_pipeline(project: Path) -> dict[str, Any]:
-    """One pipeline run: seconds and peak RSS per stage."""
+    """One pipeline run, computed in full: seconds and peak RSS per stage."""
     import hazardmap
+    from hazardmap.pipeline import CACHE_FOLDER
 
     warm_up()
+    shutil.rmtree(project.parent / "outputs" / CACHE_FOLDER, ignore_errors=True)
     sampler = RssSampler().start()
     peaks: dict[str, int] = {}
     current: list[str] = []
