@@ -67,6 +67,15 @@ def break_raster_crs(project: Path) -> None:
     )
 
 
+def set_valid_range(project: Path, layer: str, bounds: str) -> None:
+    """Give a layer file of the tiny project a valid_range."""
+    path = project.parent / "layers" / f"{layer}.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("levels =", f"valid_range = {bounds}\nlevels =", 1), encoding="utf-8"
+    )
+
+
 def break_layer_key(project: Path) -> None:
     path = project.parent / "layers" / "dry.toml"
     path.write_text("colour = 'red'\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
@@ -139,11 +148,7 @@ def test_raster_that_misses_part_of_the_county(tiny_project: Path) -> None:
 
 
 def test_values_outside_the_valid_range_are_a_warning(tiny_project: Path) -> None:
-    layer = tiny_project.parent / "layers" / "slope.toml"
-    layer.write_text(
-        layer.read_text(encoding="utf-8").replace("levels =", "valid_range = [0, 0.5]\nlevels ="),
-        encoding="utf-8",
-    )
+    set_valid_range(tiny_project, "slope", "[0, 0.5]")
     code, _, err = invoke("run", "--config", str(tiny_project))
     assert code == 0, err
     # only village C (rows 5-8, values 0.52-0.85: 16 of the 40 valid cells) is above 0.5
@@ -157,13 +162,7 @@ def test_validate_reports_every_problem_at_once(tiny_project: Path) -> None:
     text = text.replace("h3,B,4,12000", "h3,B,4,lots").replace(",earth,false,", ",tent,false,", 1)
     households.write_text(text, encoding="utf-8")
     break_raster_crs(tiny_project)
-    path = tiny_project.parent / "layers" / "dry.toml"
-    path.write_text(
-        path.read_text(encoding="utf-8").replace(
-            "levels = [0.1, 0.2, 0.3]", "levels = [0.1, 0.2, 0.3]\nvalid_range = [0, 0.2]"
-        ),
-        encoding="utf-8",
-    )
+    set_valid_range(tiny_project, "dry", "[0, 0.2]")
     code, out, err = invoke("validate", "--config", str(tiny_project))
     assert code == 1
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
@@ -178,13 +177,7 @@ def test_validate_reports_every_problem_at_once(tiny_project: Path) -> None:
 
 
 def test_validate_reports_warnings_and_passes(tiny_project: Path) -> None:
-    path = tiny_project.parent / "layers" / "dry.toml"
-    path.write_text(
-        path.read_text(encoding="utf-8").replace(
-            "levels = [0.1, 0.2, 0.3]", "levels = [0.1, 0.2, 0.3]\nvalid_range = [0, 0.2]"
-        ),
-        encoding="utf-8",
-    )
+    set_valid_range(tiny_project, "dry", "[0, 0.2]")
     code, out, err = invoke("validate", "--config", str(tiny_project))
     assert code == 0 and "0 error(s), 1 warning(s); valid" in out
     assert "outside the layer's valid_range" in err
