@@ -243,6 +243,19 @@ class _Overlay:
     inputs: Inputs
     zones: dict[tuple[object, ...], Any] = field(default_factory=dict)
     points: dict[tuple[object, ...], Any] = field(default_factory=dict)
+    x: np.ndarray = field(init=False)
+    y: np.ndarray = field(init=False)
+    located: np.ndarray = field(init=False)
+    village_index: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        households = self.inputs.households
+        self.x = households["x"].to_numpy()
+        self.y = households["y"].to_numpy()
+        self.located = np.isfinite(self.x) & np.isfinite(self.y)
+        self.village_index = pd.Index(self.inputs.villages["village_code"]).get_indexer(
+            households["village_code"]
+        )
 
     def layer(self, layer: LayerConfig) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Coverage-weighted mean, max and level per village, and each household's
@@ -250,15 +263,13 @@ class _Overlay:
         inputs = self.inputs
         grid = inputs.grids[layer.name]
         key = _grid_key(grid)
-        x = inputs.households["x"].to_numpy()
-        y = inputs.households["y"].to_numpy()
         if key not in self.zones:
             geoms = np.asarray(inputs.villages.geometry.to_crs(grid.crs).values)
             self.zones[key] = to_pixel_space(geoms, grid)
         method = layer.spec.sampling
         if (key, method) not in self.points:
             self.points[key, method] = points_in_grid(
-                x, y, inputs.household_crs, grid, method=method
+                self.x, self.y, inputs.household_crs, grid, method=method
             )
         breaks = tuple(float(b) for b in layer.spec.levels)
         limits = layer.spec.valid_range
@@ -297,11 +308,7 @@ class _Overlay:
             ),
         }
         value = sampled.result()
-        located = np.isfinite(x) & np.isfinite(y)
-        village_index = pd.Index(inputs.villages["village_code"]).get_indexer(
-            inputs.households["village_code"]
-        )
-        value[~located] = mean[village_index[~located]]
+        value[~self.located] = mean[self.village_index[~self.located]]
         return stats, value
 
 

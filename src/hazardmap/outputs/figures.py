@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,6 +29,7 @@ CLASS_NAMES = ["no data 无数据", "low 低", "moderate 中", "high 高", "very
 LEVEL_NAMES = ["no data 无数据", "low 低", "medium 中", "high 高", "very high 很高"]
 
 
+@lru_cache(maxsize=1)
 def cjk_font() -> str | None:
     """A font with Chinese glyphs that matplotlib can use, or None (labels fall back to
     codes and English then)."""
@@ -116,8 +118,9 @@ def village_map(
                 )
         ax.set_title(title)
         ax.set_axis_off()
-        ax.set_aspect(1 / math.cos(math.radians(villages.geometry.union_all().centroid.y)))
-        _scale_bar(ax, float(villages.geometry.union_all().centroid.y))
+        lat = float(villages.geometry.union_all().centroid.y)
+        ax.set_aspect(1 / math.cos(math.radians(lat)))
+        _scale_bar(ax, lat)
         _north_arrow(ax)
         handles = [
             Patch(
