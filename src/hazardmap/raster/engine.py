@@ -47,6 +47,9 @@ class ZoneReduction:
             return np.where(self.weight > 0, self.weight_above[:, column] / self.weight, np.nan)
 
 
+_NO_EDGES = (np.empty((0, 4)), np.empty(0, np.int64))
+
+
 @dataclass
 class ZonalJob:
     """A running zonal reduction: zones, rule, thresholds, and the accumulators."""
@@ -68,6 +71,11 @@ class ZonalJob:
         self.vmax = np.full(n, np.nan)
         self.above = np.zeros((n, len(self.thresholds)))
 
+    def prepare(self) -> None:
+        """Build the tables the rule needs up front (otherwise the first strip does)."""
+        if self.rule == kernels.CENTRE:
+            self.zones.edge_table  # noqa: B018 (a cached property, computed once)
+
     def add_strip(self, values: np.ndarray, row0: int, zones: np.ndarray | None = None) -> None:
         """Reduce rows [row0, row0 + len(values)) (full raster width) into the accumulators."""
         if zones is None:
@@ -75,6 +83,7 @@ class ZonalJob:
         if zones.size == 0:
             return
         z = self.zones
+        edges, edge_counts = z.edge_table if self.rule == kernels.CENTRE else _NO_EDGES
         kernels.reduce_strip(
             values,
             row0,
@@ -83,6 +92,8 @@ class ZonalJob:
             z.ring_sign,
             z.zone_ring_offsets,
             z.bounds,
+            edges,
+            edge_counts,
             zones,
             self.rule,
             np.asarray(self.thresholds, dtype=np.float64),
@@ -282,6 +293,8 @@ def _scan_distributed(
 ) -> None:
     from distributed import as_completed
 
+    for job in zonal:
+        job.prepare()  # here once, not in every task
     # one object holding every job's geometry, sent once to each worker
     [specs] = client.scatter(
         [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import shapely
@@ -44,11 +45,25 @@ class PixelZones:
     def n_zones(self) -> int:
         return int(self.zone_ring_offsets.size - 1)
 
-    def zones_in_rows(self, row0: int, row1: int) -> np.ndarray:
-        """Indices of the zones that have cells in rows [row0, row1)."""
+    @cached_property
+    def visiting_order(self) -> np.ndarray:
+        """Zone indices in bands of 64 rows, west to east within a band: zones visited in
+        this order touch neighbouring memory, which makes the reduction about 1.5x faster
+        than in the input's order."""
         b = self.bounds
+        return np.lexsort((b[:, 0], b[:, 1] // 64)).astype(np.int64)
+
+    @cached_property
+    def edge_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each zone's edges sorted by their top, for the centre rule (``edge_tables``)."""
+        edges, counts = kernels.edge_tables(self.coords, self.ring_offsets, self.zone_ring_offsets)
+        return edges, counts
+
+    def zones_in_rows(self, row0: int, row1: int) -> np.ndarray:
+        """Indices of the zones that have cells in rows [row0, row1), in visiting order."""
+        b = self.bounds[self.visiting_order]
         hit = (b[:, 1] < row1) & (b[:, 3] > row0) & (b[:, 2] > b[:, 0])
-        return np.flatnonzero(hit).astype(np.int64)
+        return self.visiting_order[hit]
 
 
 def _to_pixels(transform: Affine) -> Callable[[np.ndarray], np.ndarray]:
@@ -86,30 +101,41 @@ def _clip_to_grid(geoms: np.ndarray, grid: Grid) -> np.ndarray:
     return geoms
 
 
+def _rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every zone's rings as flat arrays: (coords, ring_offsets, zone_ring_offsets, shell).
+
+    The same layout as ``shapely.to_ragged_array``, but a polygon without holes, the common
+    zone, is read as a whole (its coordinates are its one ring): shapely's ring split
+    copies every ring into a new geometry, which cost 4x the rest of this function.
+    """
+    n = len(geoms)
+    coords = shapely.get_coordinates(geoms)
+    n_coords = shapely.get_num_coordinates(geoms)
+    simple = (shapely.get_type_id(geoms) == _POLYGON) & (n_coords > 0)
+    simple &= shapely.get_num_interior_rings(geoms) == 0
+    # rings of the other zones, in the order get_coordinates walks them
+    complex_zones = np.flatnonzero(~simple & (n_coords > 0))
+    parts, part_zone = shapely.get_parts(geoms[complex_zones], return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    ring_zone = np.concatenate([np.flatnonzero(simple), complex_zones[part_zone[ring_part]]])
+    ring_size = np.concatenate([n_coords[simple], shapely.get_num_coordinates(rings)])
+    first_of_part = np.r_[True, ring_part[1:] != ring_part[:-1]] if ring_part.size else ring_part
+    ring_shell = np.concatenate([np.ones(int(simple.sum()), bool), first_of_part.astype(bool)])
+    order = np.argsort(ring_zone, kind="stable")
+    ring_offsets = np.zeros(order.size + 1, np.int64)
+    np.cumsum(ring_size[order], out=ring_offsets[1:])
+    zone_ring_offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(ring_zone, minlength=n), out=zone_ring_offsets[1:])
+    return coords, ring_offsets, zone_ring_offsets, ring_shell[order]
+
+
 def to_pixel_space(geoms: np.ndarray, grid: Grid) -> PixelZones:
     """Polygonal geometries (already in the grid's CRS) as clipped pixel-space rings."""
-    n = len(geoms)
     geoms = _clip_to_grid(np.asarray(geoms, dtype=object), grid)
-    kind, coords, offsets = shapely.to_ragged_array(geoms)
-    if kind == _POLYGON:
-        ring_offsets, part_rings = offsets
-        zone_ring_offsets = part_rings
-    elif kind == _MULTIPOLYGON:
-        ring_offsets, part_rings, zone_parts = offsets
-        zone_ring_offsets = part_rings[zone_parts]
-    else:  # no polygon at all
-        ring_offsets = np.zeros(1, np.int64)
-        part_rings = np.zeros(1, np.int64)
-        zone_ring_offsets = np.zeros(n + 1, np.int64)
-        coords = np.empty((0, 2))
+    coords, ring_offsets, zone_ring_offsets, shell = _rings(geoms)
     pixel = _to_pixels(grid.transform)(np.asarray(coords, dtype=np.float64))
     np.clip(pixel[:, 0], 0.0, grid.width, out=pixel[:, 0])  # clipped edges land within 1 ulp
     np.clip(pixel[:, 1], 0.0, grid.height, out=pixel[:, 1])
-    ring_offsets = np.asarray(ring_offsets, dtype=np.int64)
-    zone_ring_offsets = np.asarray(zone_ring_offsets, dtype=np.int64)
-    shell = np.zeros(ring_offsets.size - 1, dtype=bool)
-    part_rings = np.asarray(part_rings, dtype=np.int64)
-    shell[part_rings[:-1][np.diff(part_rings) > 0]] = True
     return PixelZones(
         coords=np.ascontiguousarray(pixel),
         ring_offsets=ring_offsets,

@@ -147,14 +147,53 @@ def _reduce_coverage(  # type: ignore[no-untyped-def]
     return w_sum, wv_sum, lo, hi
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def edge_tables(coords, ring_offsets, zone_ring_offsets):  # type: ignore[no-untyped-def]
+    """Every zone's non-horizontal edges, sorted by their top, for the centre rule.
+
+    Returns (edges, counts): zone z's edges are rows [s, s + counts[z]) of ``edges``, where
+    s = ring_offsets[zone_ring_offsets[z]] (its first vertex), and each row holds the edge's
+    top y, bottom y, x at the top and dx/dy. Built once per zone set and shared by every
+    strip and every raster on the grid, so the reduction never sorts.
+    """
+    n_zones = zone_ring_offsets.size - 1
+    edges = np.empty((coords.shape[0], 4))
+    counts = np.zeros(n_zones, np.int64)
+    for z in prange(n_zones):
+        start = ring_offsets[zone_ring_offsets[z]]
+        stop = ring_offsets[zone_ring_offsets[z + 1]]
+        unsorted = np.empty((stop - start, 4))
+        ne = 0
+        for ring in range(zone_ring_offsets[z], zone_ring_offsets[z + 1]):
+            for k in range(ring_offsets[ring], ring_offsets[ring + 1] - 1):
+                ya = coords[k, 1]
+                yb = coords[k + 1, 1]
+                if ya == yb:
+                    continue
+                xa = coords[k, 0]
+                xb = coords[k + 1, 0]
+                if ya > yb:
+                    ya, yb = yb, ya
+                    xa, xb = xb, xa
+                unsorted[ne, 0] = ya
+                unsorted[ne, 1] = yb
+                unsorted[ne, 2] = xa
+                unsorted[ne, 3] = (xb - xa) / (yb - ya)
+                ne += 1
+        order = np.argsort(unsorted[:ne, 0])
+        for i in range(ne):
+            edges[start + i] = unsorted[order[i]]
+        counts[z] = ne
+    return edges, counts
+
+
 @njit(cache=True, nogil=True)
 def _reduce_centres(  # type: ignore[no-untyped-def]
     values,
     local,
-    coords,
-    ring_offsets,
-    ring0,
-    ring1,
+    edges,
+    first,
+    ne,
     top,
     col0,
     rows,
@@ -167,57 +206,35 @@ def _reduce_centres(  # type: ignore[no-untyped-def]
 ):
     """Cells whose centre is inside (even-odd rule over all rings), reduced span by span.
 
-    Edges are sorted by their top once; each row keeps an active list (an active-edge
-    table), so the cost is rows x active edges plus the cells, not rows x all edges.
+    ``edges[first:first + ne]`` are the zone's edges sorted by their top (see
+    ``edge_tables``); each row keeps an active list (an active-edge table), so the cost is
+    rows x active edges plus the cells, not rows x all edges.
     """
-    first = ring_offsets[ring0]
-    n_edges = ring_offsets[ring1] - first
-    top_y = np.empty(n_edges)
-    bottom_y = np.empty(n_edges)
-    x_top = np.empty(n_edges)
-    slope = np.empty(n_edges)
-    ne = 0
-    for ring in range(ring0, ring1):
-        for k in range(ring_offsets[ring], ring_offsets[ring + 1] - 1):
-            ya = coords[k, 1]
-            yb = coords[k + 1, 1]
-            if ya == yb:
-                continue
-            xa = coords[k, 0]
-            xb = coords[k + 1, 0]
-            if ya > yb:
-                ya, yb = yb, ya
-                xa, xb = xb, xa
-            top_y[ne] = ya
-            bottom_y[ne] = yb
-            x_top[ne] = xa
-            slope[ne] = (xb - xa) / (yb - ya)
-            ne += 1
     w_sum = 0.0
     wv_sum = 0.0
     n_thr = thresholds.size
     if ne == 0:
         return w_sum, wv_sum, lo, hi
-    order = np.argsort(top_y[:ne])
     active = np.empty(ne, np.int64)
     crossings = np.empty(ne)
     n_active = 0
-    next_edge = 0
+    next_edge = first
+    last_edge = first + ne
     col_end = col0 + cols
     for r in range(rows):
         yc = top + r + 0.5
-        while next_edge < ne and top_y[order[next_edge]] <= yc:
-            active[n_active] = order[next_edge]
+        while next_edge < last_edge and edges[next_edge, 0] <= yc:
+            active[n_active] = next_edge
             n_active += 1
             next_edge += 1
         kept = 0
         n = 0
         for i in range(n_active):
             e = active[i]
-            if bottom_y[e] > yc:
+            if edges[e, 1] > yc:
                 active[kept] = e
                 kept += 1
-                crossings[n] = (yc - top_y[e]) * slope[e] + x_top[e]
+                crossings[n] = (yc - edges[e, 0]) * edges[e, 3] + edges[e, 2]
                 n += 1
         n_active = kept
         for i in range(1, n):  # insertion sort: a handful of crossings per row
@@ -256,6 +273,8 @@ def reduce_strip(  # type: ignore[no-untyped-def]
     ring_sign,
     zone_ring_offsets,
     zone_bounds,
+    edges,
+    edge_counts,
     zones,
     rule,
     thresholds,
@@ -269,8 +288,10 @@ def reduce_strip(  # type: ignore[no-untyped-def]
     each zone listed in ``zones``.
 
     ``values`` holds full raster rows (NaN = missing); ``zone_bounds[z]`` is the zone's
-    pixel box (col0, row0, col1, row1), already clipped to the raster. Each zone is
-    handled by one thread, so the accumulators need no locks.
+    pixel box (col0, row0, col1, row1), already clipped to the raster; ``edges`` and
+    ``edge_counts`` come from ``edge_tables`` (the centre rule reads only them, the other
+    rules only the rings). Each zone is handled by one thread, so the accumulators need
+    no locks.
     """
     strip_rows = values.shape[0]
     for k in prange(zones.size):
@@ -287,10 +308,9 @@ def reduce_strip(  # type: ignore[no-untyped-def]
             w_sum, wv_sum, lo, hi = _reduce_centres(
                 values,
                 top - row0,
-                coords,
-                ring_offsets,
-                ring0,
-                ring1,
+                edges,
+                ring_offsets[ring0],
+                edge_counts[z],
                 top,
                 col0,
                 rows,
