@@ -1,11 +1,13 @@
 """Benchmark of the raster engine beside exactextract, rasterstats and rasterio.
 
-    python benchmarks/bench_raster.py [--repeat 3] [--peer-repeat 1] [--cases ...]
+    python benchmarks/bench_raster.py [--repeat 5] [--peer-repeat 1] [--cases ...]
 
 Data comes from benchmarks/gen_data.py (generated on first use). Every measurement runs in
 a fresh process: imports and numba compilation are warmed up on a tiny raster first,
 zones are read and moved into the raster's CRS (or points loaded) before the clock starts,
-the OS page cache is warm. "seconds" is the median over the runs; "peak MB" is the
+the OS page cache is warm. Runs go in rounds, every tool once per round, so a slow spell
+of the shared machine hits all tools alike. "seconds" is the median over the runs (each run
+is printed as it finishes); "peak MB" is the
 highest resident memory seen during the call (sampled every 2 ms, interpreter included),
 "+MB" the rise over the process's memory just before the call. "read" is the time to
 merely read and decode the raster with every core: the practical floor.
@@ -143,20 +145,35 @@ def child(tool: str, case: str) -> dict[str, Any]:
     return {"seconds": seconds, "peak_mb": peak / 2**20, "rise_mb": (peak - before) / 2**20}
 
 
-def measure(tool: str, case: str, repeat: int) -> dict[str, float]:
-    runs = []
-    for _ in range(repeat):
-        done = subprocess.run(
-            [sys.executable, __file__, "--child", tool, case], capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            sys.exit(f"{tool} on {case} failed:\n{done.stderr}")
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+def run_child(tool: str, case: str) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", tool, case], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        sys.exit(f"{tool} on {case} failed:\n{done.stderr}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(case: str, tools: dict[str, int]) -> dict[str, dict[str, float]]:
+    """Run each tool the given number of times, in rounds (every tool once per round), so
+    that a slow spell of the machine hits all tools alike rather than one of them."""
+    runs: dict[str, list[dict[str, float]]] = {tool: [] for tool in tools}
+    for round_ in range(max(tools.values(), default=0)):
+        for tool, repeat in tools.items():
+            if round_ < repeat:
+                runs[tool].append(run_child(tool, case))
+    for tool, tool_runs in runs.items():
+        seconds = ", ".join(f"{r['seconds']:.3f}" for r in tool_runs)
+        print(f"  {case:<16}{tool:<24}{seconds} s", file=sys.stderr, flush=True)
     return {
-        "seconds": statistics.median(r["seconds"] for r in runs),
-        "peak_mb": max(r["peak_mb"] for r in runs),
-        "rise_mb": max(r["rise_mb"] for r in runs),
-        "runs": len(runs),
+        tool: {
+            "seconds": statistics.median(r["seconds"] for r in tool_runs),
+            "peak_mb": max(r["peak_mb"] for r in tool_runs),
+            "rise_mb": max(r["rise_mb"] for r in tool_runs),
+            "runs": len(tool_runs),
+        }
+        for tool, tool_runs in runs.items()
     }
 
 
@@ -164,7 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--repeat", type=int, default=3, help="runs of hazardmap and read")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of hazardmap and read")
     parser.add_argument("--peer-repeat", type=int, default=1, help="runs of the slower peer tools")
     parser.add_argument("--cases", nargs="*", default=[*ZONAL_CASES, *POINT_CASES])
     parser.add_argument("--only-ours", action="store_true", help="skip the peer tools")
@@ -178,18 +195,12 @@ def main() -> None:
     generate(DATA)
     results: dict[str, dict[str, dict[str, float]]] = {}
     for case in args.cases:
-        tools = ZONAL_TOOLS if case in ZONAL_CASES else POINT_TOOLS
-        results[case] = {}
-        for tool in tools:
+        repeats = {}
+        for tool in ZONAL_TOOLS if case in ZONAL_CASES else POINT_TOOLS:
             ours = tool.startswith("hazardmap") or tool == "read"
-            if args.only_ours and not ours:
-                continue
-            results[case][tool] = measure(tool, case, args.repeat if ours else args.peer_repeat)
-            print(
-                f"  {case:<16}{tool:<24}{results[case][tool]['seconds']:>8.3f} s",
-                file=sys.stderr,
-                flush=True,
-            )
+            if ours or not args.only_ours:
+                repeats[tool] = args.repeat if ours else args.peer_repeat
+        results[case] = measure(case, repeats)
     header = f"{'case':<17}{'tool':<23}{'seconds':>9}{'peak MB':>9}{'+MB':>7}{'runs':>5}"
     print(f"\n{header}   ratios (peer / this tool)")
     for case, tools in results.items():

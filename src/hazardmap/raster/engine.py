@@ -1,18 +1,18 @@
 """The strip engine: read a raster once, strip by strip, and feed every request.
 
 Zonal requests (zones in the raster's pixel space, a coverage rule, thresholds) and point
-requests (cell entries) share the reads. Each strip is read while the previous one is
-reduced (a one-strip read-ahead), so decoding and reduction overlap, and memory holds two
-strips at most whatever the raster's size. With a ``dask.distributed`` client active, a
-file raster is split into tasks by strips instead: each task reads its own window on a
-worker and returns partial reductions (sums, counts, minima, maxima per zone), which are
-combined here.
+requests (cell entries) share the reads. The next strips are read while one is reduced
+(a read-ahead of READ_AHEAD strips), so decoding and reduction overlap, and memory holds
+READ_AHEAD + 1 strips at most whatever the raster's size. With a ``dask.distributed``
+client active, a file raster is split into tasks by strips instead: each task reads its
+own window on a worker and returns partial reductions (sums, counts, minima, maxima per
+zone), which are combined here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,12 @@ from hazardmap.raster.geometry import PixelPoints, PixelZones
 from hazardmap.raster.source import FileSource, RasterSource
 
 STRIP_PIXELS = 4_000_000
-"""Cells per strip: 16 MB as float32; the read-ahead holds a second one."""
+"""Cells per strip: 16 MB as float32."""
+
+READ_AHEAD = 2
+"""Strips read ahead of the one being reduced. Two keep the decoder busy while the zones
+are prepared (single-threaded work that would otherwise leave a core idle); memory holds
+READ_AHEAD + 1 strips, whatever the raster's size."""
 
 
 @dataclass(frozen=True)
@@ -45,9 +50,6 @@ class ZoneReduction:
         column = self.thresholds.index(threshold)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(self.weight > 0, self.weight_above[:, column] / self.weight, np.nan)
-
-
-_NO_EDGES = (np.empty((0, 4)), np.empty(0, np.int64))
 
 
 @dataclass
@@ -72,19 +74,24 @@ class ZonalJob:
         self.above = np.zeros((n, len(self.thresholds)))
 
     def prepare(self) -> None:
-        """Build the tables the rule needs up front (otherwise the first strip does)."""
+        """Build the labels the rule needs up front (otherwise the first strip does)."""
         if self.rule == kernels.CENTRE:
-            self.zones.edge_table  # noqa: B018 (a cached property, computed once)
+            self.zones.centre_spans  # noqa: B018 (a cached property, computed once)
 
     def add_strip(self, values: np.ndarray, row0: int, zones: np.ndarray | None = None) -> None:
-        """Reduce rows [row0, row0 + len(values)) (full raster width) into the accumulators."""
+        """Reduce rows [row0, row0 + len(values)) (full raster width) into the accumulators;
+        ``zones`` lists the zones with cells in those rows, when the caller knows them."""
+        z = self.zones
+        thresholds = np.asarray(self.thresholds, dtype=np.float64)
+        accumulators = (self.weight, self.weighted, self.vmin, self.vmax, self.above)
+        if self.rule == kernels.CENTRE:
+            kernels.reduce_spans(values, row0, *z.centre_spans, thresholds, *accumulators)
+            return
         if zones is None:
-            zones = self.zones.zones_in_rows(row0, row0 + values.shape[0])
+            zones = z.zones_in_rows(row0, row0 + values.shape[0])
         if zones.size == 0:
             return
-        z = self.zones
-        edges, edge_counts = z.edge_table if self.rule == kernels.CENTRE else _NO_EDGES
-        kernels.reduce_strip(
+        kernels.reduce_coverage_strip(
             values,
             row0,
             z.coords,
@@ -92,16 +99,10 @@ class ZonalJob:
             z.ring_sign,
             z.zone_ring_offsets,
             z.bounds,
-            edges,
-            edge_counts,
             zones,
-            self.rule,
-            np.asarray(self.thresholds, dtype=np.float64),
-            self.weight,
-            self.weighted,
-            self.vmin,
-            self.vmax,
-            self.above,
+            self.rule == kernels.ALL_TOUCHED,
+            thresholds,
+            *accumulators,
         )
 
     def partial(self, zones: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -206,17 +207,58 @@ def plan_windows(
     return windows
 
 
-def _read_ahead(source: RasterSource, windows: list[Window]) -> Iterator[tuple[Window, np.ndarray]]:
-    """Yield each window's values while the next one is being read in a thread."""
-    if not windows:
-        return
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(source.read, *_read_args(windows[0]))
+class StripReader:
+    """Reads a source's windows in a background thread, one ahead of their use.
+
+    A window can also be asked for early (``prefetch``), so that decoding starts while the
+    caller still prepares its zones.
+    """
+
+    def __init__(self, source: RasterSource) -> None:
+        self.source = source
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending: dict[Window, Future[np.ndarray]] = {}
+
+    def prefetch(self, window: Window) -> None:
+        if window not in self._pending:
+            self._pending[window] = self._pool.submit(self.source.read, *_read_args(window))
+
+    def read_all(self, windows: list[Window]) -> Iterator[tuple[Window, np.ndarray]]:
+        """Each window's values, in order, the next READ_AHEAD ones being read meanwhile."""
+        for window in windows[:READ_AHEAD]:
+            self.prefetch(window)
         for i, window in enumerate(windows):
-            values = pending.result()
-            if i + 1 < len(windows):
-                pending = pool.submit(source.read, *_read_args(windows[i + 1]))
+            if i + READ_AHEAD < len(windows):
+                self.prefetch(windows[i + READ_AHEAD])
+            values = self._pending.pop(window).result()
             yield window, values
+
+    def close(self) -> None:
+        for pending in self._pending.values():
+            pending.cancel()
+        self._pending.clear()
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> StripReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def leading_windows(source: RasterSource, bounds: np.ndarray) -> list[Window]:
+    """The first READ_AHEAD strips a zonal scan will read, for zones with these total
+    ``bounds`` (minx, miny, maxx, maxy in the raster's CRS); none when they miss it."""
+    if not np.isfinite(bounds).all():
+        return []
+    inv = ~source.grid.transform
+    rows = sorted(inv.e * y + inv.f for y in (bounds[1], bounds[3]))
+    height = source.grid.height
+    top = int(np.clip(np.floor(rows[0]), 0, height))
+    bottom = int(np.clip(np.ceil(rows[1]), 0, height))
+    step = source.strip_rows(STRIP_PIXELS)
+    starts = range(top // step * step, bottom, step)[:READ_AHEAD]
+    return [(row0, min(height, row0 + step), 0, source.grid.width) for row0 in starts]
 
 
 def _read_args(window: Window) -> tuple[int, int, int, int]:
@@ -242,19 +284,22 @@ def scan(
     points: Sequence[PointJob] = (),
     *,
     strip_rows: int | None = None,
+    reader: StripReader | None = None,
 ) -> None:
-    """Read the raster once and feed every job (in place)."""
+    """Read the raster once and feed every job (in place); ``reader`` may already be
+    reading the first window (see ``first_window``)."""
     windows = plan_windows(source, zonal, points, strip_rows)
     client = active_client()
     if client is not None and isinstance(source, FileSource):
         _scan_distributed(client, source, windows, zonal, points)
         return
-    for window, values in _read_ahead(source, windows):
-        row0, _, col0, _ = window
-        for zonal_job in zonal:
-            zonal_job.add_strip(values, row0)
-        for point_job in points:
-            point_job.add_strip(values, row0, col0)
+    with reader or StripReader(source) as strips:
+        for window, values in strips.read_all(windows):
+            row0, _, col0, _ = window
+            for zonal_job in zonal:
+                zonal_job.add_strip(values, row0)
+            for point_job in points:
+                point_job.add_strip(values, row0, col0)
 
 
 def _window_task(

@@ -9,13 +9,11 @@ signed area accumulation yields exact coverage whatever the input's ring order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import shapely
-from affine import Affine
 
 from hazardmap.raster import kernels
 from hazardmap.raster.source import Grid
@@ -32,7 +30,7 @@ class PixelZones:
     +1 or -1 so that shells and holes, multiplied by it, wind in opposite senses;
     ``zone_ring_offsets[z]:zone_ring_offsets[z+1]`` are the rings of zone z;
     ``bounds[z]`` is the zone's cell box (col0, row0, col1, row1), empty for zones
-    that miss the raster.
+    that miss the raster; ``width`` and ``height`` are the grid's, in cells.
     """
 
     coords: np.ndarray
@@ -40,6 +38,8 @@ class PixelZones:
     ring_sign: np.ndarray
     zone_ring_offsets: np.ndarray
     bounds: np.ndarray
+    width: int
+    height: int
 
     @property
     def n_zones(self) -> int:
@@ -54,28 +54,25 @@ class PixelZones:
         return np.lexsort((b[:, 0], b[:, 1] // 64)).astype(np.int64)
 
     @cached_property
-    def edge_table(self) -> tuple[np.ndarray, np.ndarray]:
-        """Each zone's edges sorted by their top, for the centre rule (``edge_tables``)."""
-        edges, counts = kernels.edge_tables(self.coords, self.ring_offsets, self.zone_ring_offsets)
-        return edges, counts
+    def centre_spans(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The zones' cells under the centre rule, as runs along rows (``centre_spans``):
+        their label raster, built once and shared by every raster on the grid."""
+        spans: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = kernels.centre_spans(
+            self.coords,
+            self.ring_offsets,
+            self.zone_ring_offsets,
+            self.bounds,
+            self.visiting_order,
+            self.width,
+            self.height,
+        )
+        return spans
 
     def zones_in_rows(self, row0: int, row1: int) -> np.ndarray:
         """Indices of the zones that have cells in rows [row0, row1), in visiting order."""
         b = self.bounds[self.visiting_order]
         hit = (b[:, 1] < row1) & (b[:, 3] > row0) & (b[:, 2] > b[:, 0])
         return self.visiting_order[hit]
-
-
-def _to_pixels(transform: Affine) -> Callable[[np.ndarray], np.ndarray]:
-    inv = ~transform
-
-    def apply(xy: np.ndarray) -> np.ndarray:
-        out = np.empty_like(xy)
-        out[:, 0] = inv.a * xy[:, 0] + inv.b * xy[:, 1] + inv.c
-        out[:, 1] = inv.d * xy[:, 0] + inv.e * xy[:, 1] + inv.f
-        return out
-
-    return apply
 
 
 def _polygonal(geom: shapely.Geometry | None) -> shapely.Geometry:
@@ -133,15 +130,16 @@ def to_pixel_space(geoms: np.ndarray, grid: Grid) -> PixelZones:
     """Polygonal geometries (already in the grid's CRS) as clipped pixel-space rings."""
     geoms = _clip_to_grid(np.asarray(geoms, dtype=object), grid)
     coords, ring_offsets, zone_ring_offsets, shell = _rings(geoms)
-    pixel = _to_pixels(grid.transform)(np.asarray(coords, dtype=np.float64))
-    np.clip(pixel[:, 0], 0.0, grid.width, out=pixel[:, 0])  # clipped edges land within 1 ulp
-    np.clip(pixel[:, 1], 0.0, grid.height, out=pixel[:, 1])
+    inv = ~grid.transform  # north-up: FileSource and dataarray_source refuse rotation
+    pixel = kernels.to_pixel_coords(coords, inv.a, inv.c, inv.e, inv.f, grid.width, grid.height)
     return PixelZones(
         coords=np.ascontiguousarray(pixel),
         ring_offsets=ring_offsets,
         ring_sign=kernels.ring_signs(pixel, ring_offsets, shell),
         zone_ring_offsets=zone_ring_offsets,
         bounds=kernels.zone_boxes(pixel, ring_offsets, zone_ring_offsets, grid.width, grid.height),
+        width=grid.width,
+        height=grid.height,
     )
 
 

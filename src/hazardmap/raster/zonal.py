@@ -18,7 +18,14 @@ import shapely
 
 from hazardmap.errors import CRSError, InputError
 from hazardmap.raster import kernels
-from hazardmap.raster.engine import ZonalJob, ZoneReduction, scan
+from hazardmap.raster.engine import (
+    StripReader,
+    ZonalJob,
+    ZoneReduction,
+    active_client,
+    leading_windows,
+    scan,
+)
 from hazardmap.raster.geometry import to_pixel_space
 from hazardmap.raster.source import open_source
 
@@ -113,10 +120,13 @@ def zonal_stats(
     """
     names, thresholds = _parse_stats(stats)
     rule = coverage_rule(coverage)
-    with open_source(raster, declared_crs=crs) as source:
+    with open_source(raster, declared_crs=crs) as source, StripReader(source) as reader:
         geoms = zones_to_crs(zones, source.grid.crs)
+        if active_client() is None:  # decoding starts while the zones are prepared
+            for window in leading_windows(source, shapely.total_bounds(geoms)):
+                reader.prefetch(window)
         job = ZonalJob(to_pixel_space(geoms, source.grid), rule, thresholds)
-        scan(source, [job])
+        scan(source, [job], reader=reader)
     red = job.result()
     columns: dict[str, np.ndarray] = {}
     for name in names:
