@@ -17,7 +17,7 @@ from affine import Affine
 from rasterio.features import rasterize
 
 from hazardmap import errors, sample, zonal_stats
-from hazardmap.raster.geometry import to_pixel_space
+from hazardmap.raster.geometry import _rings, to_pixel_space
 from hazardmap.raster.source import Grid
 
 UNIT = Affine(1, 0, 0, 0, -1, 3)  # 3x3 grid of unit cells, top-left at (0, 3)
@@ -322,3 +322,22 @@ def test_centre_labels_equal_gdal_rasterize_cell_for_cell() -> None:
     for z, poly in enumerate(polys):
         mask = rasterize([(poly, 1)], out_shape=(height, width), transform=grid.transform)
         assert np.array_equal(labels[z], mask), z
+
+
+def test_rings_match_shapely_ragged_arrays() -> None:
+    """The fast ring split gives shapely's to_ragged_array layout: polygons with and
+    without holes, multipolygons, empty zones, in any mix."""
+    rng = np.random.default_rng(5)
+    polys = random_polygons(rng, 60, 40, 30)
+    polys[3] = shapely.Polygon()
+    polys[7] = shapely.MultiPolygon(list(shapely.get_parts(polys[7:10])))
+    polys[14] = shapely.MultiPolygon(list(shapely.get_parts(polys[14])))  # of one part
+    geoms = np.array(polys, dtype=object)
+    coords, ring_offsets, zone_ring_offsets, shell = _rings(geoms)
+    _, ref_coords, (ref_rings, ref_parts, ref_zones) = shapely.to_ragged_array(
+        np.array([shapely.MultiPolygon(list(shapely.get_parts(g))) for g in geoms])
+    )
+    assert np.array_equal(coords, ref_coords)
+    assert np.array_equal(ring_offsets, ref_rings)
+    assert np.array_equal(zone_ring_offsets, ref_parts[ref_zones])
+    assert np.array_equal(np.flatnonzero(shell), ref_parts[:-1][np.diff(ref_parts) > 0])

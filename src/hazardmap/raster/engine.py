@@ -208,7 +208,7 @@ def plan_windows(
 
 
 class StripReader:
-    """Reads a source's windows in a background thread, one ahead of their use.
+    """Reads a source's windows in a background thread, READ_AHEAD ahead of their use.
 
     A window can also be asked for early (``prefetch``), so that decoding starts while the
     caller still prepares its zones.
@@ -287,7 +287,7 @@ def scan(
     reader: StripReader | None = None,
 ) -> None:
     """Read the raster once and feed every job (in place); ``reader`` may already be
-    reading the first window (see ``first_window``)."""
+    reading the first windows (see ``leading_windows``)."""
     windows = plan_windows(source, zonal, points, strip_rows)
     client = active_client()
     if client is not None and isinstance(source, FileSource):
