@@ -70,9 +70,9 @@ class PixelZones:
 
     def zones_in_rows(self, row0: int, row1: int) -> np.ndarray:
         """Indices of the zones that have cells in rows [row0, row1), in visiting order."""
-        b = self.bounds[self.visiting_order]
+        b = self.bounds
         hit = (b[:, 1] < row1) & (b[:, 3] > row0) & (b[:, 2] > b[:, 0])
-        return self.visiting_order[hit]
+        return self.visiting_order[hit[self.visiting_order]]
 
 
 def _polygonal(geom: shapely.Geometry | None) -> shapely.Geometry:
