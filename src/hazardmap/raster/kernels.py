@@ -1,13 +1,15 @@
 """Numba kernels: per-zone cell weights and their reduction, one strip of rows at a time.
 
-Three weighting rules share one reduction:
+Three weighting rules, all reducing to the same per-zone accumulators:
 
 * ``fraction``: the exact share of each cell the zone covers. Signed-area accumulation,
   as font rasterizers do it: each edge deposits, in the cells of every row it crosses,
   the signed area between itself and the cell's right side; a running sum along the row
   then gives each cell's covered area. Exact for polygons, one pass over the edges.
 * ``centre``: 1 for cells whose centre lies inside (GDAL's rasterize rule: at the row's
-  centre line, cell c is filled iff floor(xa + 0.5) <= c < floor(xb + 0.5)).
+  centre line, cell c is filled iff floor(xa + 0.5) <= c < floor(xb + 0.5)). Its cells
+  are turned once into runs along rows (``centre_spans``), reduced row by row
+  (``reduce_spans``); the other two rules are reduced zone by zone.
 * ``all_touched``: 1 for every cell the zone's interior overlaps (coverage > 0).
 
 The reduction accumulates, per zone: sum of weights, weighted sum, min, max (over cells
@@ -125,8 +127,8 @@ def _reduce_coverage(  # type: ignore[no-untyped-def]
                 coords[k + 1, 1] - top,
                 ring_sign[ring],
             )
-    # the accumulation below is written out again in _reduce_centres on purpose: as a
-    # shared helper writing to an array, the totals left registers and the pass ran 2x slower
+    # the accumulation stays inline: as a helper writing its totals to an array, they
+    # left registers and the pass ran 2x slower
     w_sum = 0.0
     wv_sum = 0.0
     n_thr = thresholds.size
