@@ -190,6 +190,9 @@ class LayerFile(_Strict):
     units: str | None = None
     sampling: Literal["nearest", "bilinear"] = "nearest"
     crs: str | None = None
+    crs_override: StrictBool = False
+    band: Annotated[int, Field(ge=1)] | None = None
+    nodata: float | None = None
     valid_range: tuple[float, float] | None = None
     levels: tuple[float, float, float]
     frequency: FrequencyConfig
