@@ -34,7 +34,11 @@ def test_killed_run_leaves_previous_outputs_whole(demo_project: Path) -> None:
     assert snapshot(outputs) == before
     # the next run clears what the killed one left and replaces the outputs
     subprocess.run(command, check=True, capture_output=True)
-    assert {p.name for p in outputs.parent.iterdir()} == {"latest", ".hazardmap-cache"}
+    assert {p.name for p in outputs.parent.iterdir()} == {
+        "latest",
+        ".hazardmap-cache",
+        ".latest.lock",
+    }
     assert set(snapshot(outputs)) == set(before)
 
 
@@ -63,4 +67,4 @@ def test_failure_while_writing_keeps_the_old_folder(tmp_path: Path) -> None:
     except KeyboardInterrupt:
         pass
     assert (target / "a.csv").read_text(encoding="utf-8") == "old"
-    assert [p.name for p in tmp_path.iterdir()] == ["latest"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".latest.lock", "latest"]
