@@ -2,8 +2,9 @@
 
 Overlaying a raster on the villages and households is the one costly step of a run. Its
 result depends only on the raster's bytes, the villages' and households' bytes and
-settings, and a few layer settings; those are hashed into a key, and the result is stored
-under it. A re-run after one raster changed recomputes that layer only.
+settings, a few layer settings and the code that computes it; those are hashed into a key,
+and the result is stored under it. A re-run after one raster changed recomputes that layer
+only.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,39 @@ import numpy as np
 from hazardmap.config import Config, LayerConfig
 from hazardmap.digests import file_digest
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 KEEP_ENTRIES = 64  # the most recent entries kept; older ones are removed
+
+LAYER_SETTINGS = frozenset(
+    {"levels", "valid_range", "sampling", "crs", "crs_override", "band", "nodata"}
+)
+"""The layer file's keys that change an overlay's result (the raster's path is covered by
+the raster's digest)."""
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """SHA-256 over every .py file of the hazardmap package in use (relative path and
+    bytes, in path order), once per process.
+
+    The package version is no key: the kernels change between releases, and an overlay
+    computed by other code must not be reused.
+    """
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py"), key=lambda p: p.relative_to(package).as_posix()):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _sidecars(main: Path) -> list[Path]:
+    """The files beside ``main`` that share its name up to the suffix (a shapefile's
+    .dbf, .shx, .prj, .cpg ...), in path order."""
+    prefix = main.stem + "."
+    return sorted(
+        p for p in main.parent.iterdir() if p.name.startswith(prefix) and p.name != main.name
+    )
 
 
 class OverlayCache:
@@ -32,21 +65,19 @@ class OverlayCache:
 
     @staticmethod
     def key(config: Config, layer: LayerConfig) -> str:
-        from hazardmap import __version__
-
         villages = config.villages_path
-        sidecars = sorted(p for p in villages.parent.glob(villages.stem + ".*") if p != villages)
         parts = {
             "format": CACHE_FORMAT,
-            "hazardmap": __version__,
+            "code": code_digest(),
             "raster": file_digest(layer.raster_path),
-            "villages": [file_digest(villages), *(file_digest(p) for p in sidecars)],
+            "villages": [
+                file_digest(villages),
+                *(file_digest(p) for p in _sidecars(villages) if p.is_file()),
+            ],
             "villages_settings": config.project.villages.model_dump(mode="json"),
             "households": file_digest(config.households_path),
             "households_settings": config.project.households.model_dump(mode="json"),
-            "layer": layer.spec.model_dump(
-                mode="json", include={"levels", "valid_range", "sampling", "crs"}
-            ),
+            "layer": layer.spec.model_dump(mode="json", include=set(LAYER_SETTINGS)),
             "min_area_share": config.project.risk.min_area_share,
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

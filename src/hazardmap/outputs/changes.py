@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hazardmap.outputs.tables import restore_formulas, write_csv
+
 
 def _tracked(hazards: tuple[str, ...]) -> list[str]:
     return ["risk_class", *(f"{h}_level" for h in hazards)]
@@ -68,12 +70,13 @@ def read_previous(folder: Path) -> pd.DataFrame | None:
     if not path.is_file():
         return None
     try:
-        return pd.read_csv(path, dtype={"village_code": str}, encoding="utf-8-sig")
+        table = pd.read_csv(path, dtype={"village_code": str}, encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
         return None  # not ours, or damaged by hand: there is nothing to compare with
+    return restore_formulas(table)  # the codes and names as they were, not as written
 
 
 def write_changes(changes: pd.DataFrame | None, hazards: tuple[str, ...], folder: Path) -> None:
     """changes.csv; only its header when there was no previous run to compare with."""
     table = pd.DataFrame(columns=change_columns(hazards)) if changes is None else changes
-    table.to_csv(folder / "changes.csv", index=False, encoding="utf-8-sig")
+    write_csv(table, folder / "changes.csv")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -40,13 +41,32 @@ def cjk_font() -> str | None:
 
 
 def _style() -> Any:
+    """The figures' rc settings. Names and titles come from the inputs and are text: a
+    ``$`` in them must not start mathtext (or TeX), which would misdraw or raise. Every
+    text is created and drawn (savefig) inside this context, so the setting reaches titles,
+    tick labels, legend entries and annotations alike."""
     font = cjk_font()
     families = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
-    return {"font.family": families, "font.size": 9, "axes.unicode_minus": False}
+    return {
+        "font.family": families,
+        "font.size": 9,
+        "axes.unicode_minus": False,
+        "text.parse_math": False,
+        "text.usetex": False,
+    }
 
 
 def _label(text: str, fallback: str) -> str:
     return text if cjk_font() else fallback
+
+
+def _text(value: object) -> str:
+    """A name from the inputs as one line of plain text (no tabs or line breaks, which no
+    font draws)."""
+    return _CONTROL.sub(" ", str(value)).strip()
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
 def _png(fig: Figure) -> bytes:
@@ -105,7 +125,7 @@ def village_map(
         towns.boundary.plot(ax=ax, color="#222", linewidth=0.8)
         for name, geom in zip(towns.index, towns.geometry, strict=True):
             point = geom.representative_point()
-            label = _label(str(name), "")
+            label = _label(_text(name), "")
             if label:
                 ax.text(
                     point.x,
@@ -116,7 +136,7 @@ def village_map(
                     fontsize=7,
                     bbox={"facecolor": "white", "alpha": 0.6, "pad": 0.5, "linewidth": 0},
                 )
-        ax.set_title(title)
+        ax.set_title(_text(title))
         ax.set_axis_off()
         lat = float(villages.geometry.union_all().centroid.y)
         ax.set_aspect(1 / math.cos(math.radians(lat)))
@@ -142,7 +162,9 @@ def class_chart(
 
     with plt.rc_context(_style()):
         rows = {
-            title: pd.Series(classify(households[f"{h}_risk"].to_numpy(dtype=float), thresholds))
+            _text(title): pd.Series(
+                classify(households[f"{h}_risk"].to_numpy(dtype=float), thresholds)
+            )
             for h, title in hazards.items()
         }
         rows[_label("Combined 综合", "Combined")] = households["risk_class"]
@@ -178,11 +200,12 @@ def township_chart(villages: pd.DataFrame, hazards: dict[str, str]) -> bytes:
         left = np.zeros(len(by_town))
         palette = ["#8c510a", "#d8b365", "#5ab4ac", "#01665e", "#762a83", "#e7298a"]
         labels = [
-            str(t) if cjk_font() else f"township {i + 1}" for i, t in enumerate(by_town.index)
+            _text(t) if cjk_font() else f"township {i + 1}" for i, t in enumerate(by_town.index)
         ]
-        for i, (column, title) in enumerate(zip(columns, hazards.values(), strict=True)):
-            ax.barh(
-                labels, by_town[column], left=left, color=palette[i % len(palette)], label=title
+        bars = []
+        for i, column in enumerate(columns):
+            bars.append(
+                ax.barh(labels, by_town[column], left=left, color=palette[i % len(palette)])
             )
             left += by_town[column].to_numpy()
         ax.set_xlabel(
@@ -190,5 +213,6 @@ def township_chart(villages: pd.DataFrame, hazards: dict[str, str]) -> bytes:
                 "expected returns to poverty per year 预计年返贫户数", "expected returns per year"
             )
         )
-        ax.legend(fontsize=7, loc="lower right")
+        # explicit labels: a title starting with "_" would otherwise be left out
+        ax.legend(bars, [_text(t) for t in hazards.values()], fontsize=7, loc="lower right")
         return _png(fig)

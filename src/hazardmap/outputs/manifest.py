@@ -1,13 +1,19 @@
-"""manifest.json: what was run, on which inputs (with SHA-256), with which versions."""
+"""manifest.json: what was run, on which inputs (with SHA-256), with which versions.
+
+Input paths are recorded relative to the project folder: absolute ones would name the
+user (and their folders) to whoever receives the outputs.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import platform
 import sys
 from datetime import UTC, datetime
 from importlib import metadata
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 from hazardmap.digests import file_digest
@@ -19,10 +25,21 @@ _VERSIONED = ("numpy", "pandas", "geopandas", "shapely", "pyproj", "rasterio", "
 _SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
 
 
-def describe_file(path: Path, role: str) -> dict[str, Any]:
+def relative_path(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` (``../`` for paths outside it), with forward slashes;
+    just the file name when no relative path exists (another drive on Windows)."""
+    try:
+        return Path(os.path.relpath(path, root)).as_posix()
+    except ValueError:
+        return path.name
+
+
+def describe_file(path: Path, role: str, root: Path) -> dict[str, Any]:
+    """One input file: its role, its path relative to ``root`` (``../`` for files outside
+    it), size and SHA-256."""
     return {
         "role": role,
-        "path": str(path),
+        "path": relative_path(path, root),
         "bytes": path.stat().st_size,
         "sha256": file_digest(path),
     }
@@ -31,19 +48,22 @@ def describe_file(path: Path, role: str) -> dict[str, Any]:
 def input_files(result: RunResult) -> list[dict[str, Any]]:
     """Every file the run read, with its role, size and SHA-256."""
     config = result.config
-    files = [describe_file(config.file, "project file")]
-    files += [describe_file(layer.file, f"layer file {layer.name}") for layer in config.layers]
+    root = config.root
+    files = [describe_file(config.file, "project file", root)]
+    files += [
+        describe_file(layer.file, f"layer file {layer.name}", root) for layer in config.layers
+    ]
     villages = config.villages_path
-    files.append(describe_file(villages, "villages"))
+    files.append(describe_file(villages, "villages", root))
     if villages.suffix.lower() == ".shp":
         files += [
-            describe_file(villages.with_suffix(s), "villages")
+            describe_file(villages.with_suffix(s), "villages", root)
             for s in _SIDECARS
             if villages.with_suffix(s).exists()
         ]
-    files.append(describe_file(config.households_path, "households"))
+    files.append(describe_file(config.households_path, "households", root))
     for layer in config.layers:
-        entry = describe_file(layer.raster_path, f"raster {layer.name}")
+        entry = describe_file(layer.raster_path, f"raster {layer.name}", root)
         grid = result.grids[layer.name]
         entry |= {
             "crs": grid.crs.to_string(),
@@ -68,6 +88,22 @@ def versions() -> dict[str, str]:
     return found
 
 
+def portable(value: Any, base: Path) -> Any:
+    """A settings dump (pydantic's python mode) made JSON: paths as written, but absolute
+    ones relative to ``base`` (the folder of the file that names them, so they still mean
+    the same file); non-finite floats (an unbounded range's +/-inf) as None, since JSON has
+    no number for them. Lists, tuples and dicts are walked."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, PurePath):
+        return relative_path(Path(value), base) if value.is_absolute() else str(value)
+    if isinstance(value, dict):
+        return {key: portable(item, base) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [portable(item, base) for item in value]
+    return value
+
+
 def build_manifest(result: RunResult, total_seconds: float) -> dict[str, Any]:
     config = result.config
     return {
@@ -75,8 +111,11 @@ def build_manifest(result: RunResult, total_seconds: float) -> dict[str, Any]:
         "project": config.project.project.name,
         "inputs": input_files(result),
         "configuration": {
-            "project": config.project.model_dump(mode="json"),
-            "layers": {layer.name: layer.spec.model_dump(mode="json") for layer in config.layers},
+            "project": portable(config.project.model_dump(), config.root),
+            "layers": {
+                layer.name: portable(layer.spec.model_dump(), layer.file.parent)
+                for layer in config.layers
+            },
         },
         "versions": versions(),
         "counts": {
