@@ -3,8 +3,10 @@ cluster) gives the same answers."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -125,7 +127,7 @@ def test_dask_distributed_cluster_gives_the_in_memory_answers(case: tuple) -> No
     expected_points = sample(dataarray(stored), points, method="bilinear")
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
@@ -136,3 +138,58 @@ def test_dask_distributed_cluster_gives_the_in_memory_answers(case: tuple) -> No
         got_points = sample(path, points, method="bilinear")
     np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-9, equal_nan=True)
     np.testing.assert_allclose(got_points, expected_points, rtol=1e-9)
+
+
+def test_dask_distributed_sums_do_not_depend_on_which_task_finishes_first(
+    case: tuple,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    import hazardmap.raster.engine as engine
+
+    path, _, zones, points = case
+    strip_rows = 5  # ten windows, so ten partial reductions to merge
+    window_task = engine._window_task
+
+    def later_windows_first(*args: Any) -> Any:
+        """The task, finishing the sooner the lower its window (completion order reversed)."""
+        row0 = args[2][0]
+        time.sleep(0.02 * (HEIGHT - row0) / strip_rows)
+        return window_task(*args)
+
+    def sums(source: FileSource) -> np.ndarray:
+        pixel_zones = to_pixel_space(np.asarray(zones.geometry.values), source.grid)
+        zonal_job = ZonalJob(pixel_zones, COVERAGE_RULES["fraction"], (2.5, 7.0))
+        pixel_points = points_in_grid(
+            points.x.to_numpy(),
+            points.y.to_numpy(),
+            CRS.from_user_input(CRS_UTM),
+            source.grid,
+            method="bilinear",
+        )
+        point_job = PointJob(pixel_points)
+        scan(source, [zonal_job], [point_job], strip_rows=strip_rows)
+        assert len(engine.plan_windows(source, [zonal_job], [point_job], strip_rows)) > 5
+        return np.concatenate(
+            [
+                zonal_job.weight,
+                zonal_job.weighted,
+                zonal_job.above.ravel(),
+                point_job.total,
+                point_job.weight_sum,
+            ]
+        )
+
+    with FileSource(path) as source:
+        in_process = sums(source)
+        with (
+            distributed.LocalCluster(  # ":0": any free port, other clusters may hold 8787
+                n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+            ) as cluster,
+            distributed.Client(cluster),
+        ):
+            first = sums(source)
+            monkeypatch.setattr(engine, "_window_task", later_windows_first)
+            second = sums(source)
+    assert first.tobytes() == second.tobytes()
+    np.testing.assert_allclose(first, in_process, rtol=1e-12, atol=1e-12)

@@ -4,7 +4,9 @@ Leaflet stretches an image overlay linearly between its corners in Web Mercator
 (EPSG:3857), so an image in any other CRS lands hundreds of metres off at this latitude.
 Each raster is therefore warped to EPSG:3857 first, at a capped size (GDAL reads from
 overviews or decimates, so a large raster costs little), coloured by its layer's levels
-with nodata transparent, and placed by the lat/lon of its 3857 corners.
+with nodata transparent, and placed by the lat/lon of its 3857 corners. A raster is opened
+by the same rules as for the statistics (``hazardmap.raster.source``): the same band, CRS
+and missing cells, and the same one-line errors for a file that cannot be used.
 """
 
 from __future__ import annotations
@@ -16,6 +18,14 @@ from pathlib import Path
 
 import numpy as np
 from pyproj import Transformer
+
+from hazardmap.raster.source import (
+    MissingCells,
+    RasterRole,
+    SourceOptions,
+    open_raster_file,
+    read_failure,
+)
 
 MAX_OVERLAY_SIDE = 1200
 """Longest side of an overlay image, in pixels (keeps map.html small for any raster)."""
@@ -35,45 +45,93 @@ def warp_to_web_mercator(
     path: Path,
     *,
     declared_crs: str | None = None,
+    crs_override: bool = False,
+    band: int | None = None,
+    nodata: float | None = None,
+    variable: str | None = None,
     max_side: int = MAX_OVERLAY_SIDE,
     average: bool = False,
 ) -> tuple[np.ndarray, list[list[float]]]:
     """The raster warped to EPSG:3857 (float, NaN where missing), at most ``max_side``
     pixels on its longer side, and its lat/lon bounds. ``average`` resamples by the mean
-    (for continuous surfaces such as elevation); the default takes the nearest cell."""
+    (for continuous surfaces such as elevation); the default takes the nearest cell.
+
+    The options are the layer file's, read by the rules the statistics use
+    (``open_raster_file``): the same band, CRS and missing cells, the same one-line errors.
+    """
+    options = SourceOptions(declared_crs, crs_override, band, nodata, variable)
+    return _warp(path, options, "layer", max_side=max_side, average=average)
+
+
+def _warp(
+    path: Path, options: SourceOptions, role: RasterRole, *, max_side: int, average: bool
+) -> tuple[np.ndarray, list[list[float]]]:
     import rasterio
     from rasterio.crs import CRS as RioCRS
     from rasterio.enums import Resampling
+    from rasterio.errors import RasterioIOError
     from rasterio.vrt import WarpedVRT
     from rasterio.warp import calculate_default_transform
 
-    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"), rasterio.open(path) as src:
-        src_crs = src.crs or RioCRS.from_user_input(declared_crs)
-        transform, width, height = calculate_default_transform(
-            src_crs, "EPSG:3857", src.width, src.height, *src.bounds
-        )
-        scale = max(width, height) / max_side
-        if scale > 1:
-            width, height = max(1, round(width / scale)), max(1, round(height / scale))
-            transform = transform @ transform.scale(scale, scale)
-        with WarpedVRT(
-            src,
-            src_crs=src_crs,
-            crs="EPSG:3857",
-            transform=transform,
-            width=width,
-            height=height,
-            resampling=Resampling.average if average else Resampling.nearest,
-            src_nodata=src.nodata,
-            nodata=src.nodata,
-        ) as vrt:
-            band = vrt.read(1, masked=True)
-    values = np.ma.filled(band.astype(np.float64), np.nan)
+    description = str(path) if options.variable is None else f"{path}, variable {options.variable}"
+    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"):
+        src, band, crs = open_raster_file(path, options, role=role)
+        with src:
+            src_crs = RioCRS.from_wkt(crs.to_wkt())
+            src_nodata = src.nodatavals[band - 1]
+            transform, width, height = calculate_default_transform(
+                src_crs, "EPSG:3857", src.width, src.height, *src.bounds
+            )
+            scale = max(width, height) / max_side
+            if scale > 1:
+                width, height = max(1, round(width / scale)), max(1, round(height / scale))
+                transform = transform @ transform.scale(scale, scale)
+            with WarpedVRT(
+                src,
+                src_crs=src_crs,
+                crs="EPSG:3857",
+                transform=transform,
+                width=width,
+                height=height,
+                resampling=Resampling.average if average else Resampling.nearest,
+                src_nodata=src_nodata,
+                nodata=src_nodata,
+            ) as vrt:
+                try:
+                    warped = vrt.read(band, masked=True)
+                except RasterioIOError as exc:
+                    raise read_failure(description, 0, src.height, exc) from None
+    raw = np.ma.getdata(warped)
+    values = raw.astype(np.float64)
+    values[np.ma.getmaskarray(warped)] = np.nan
+    # the nearest cell keeps the band's values, so the layer's extra nodata still matches
+    MissingCells(raw.dtype, np.float64, (None, options.nodata)).apply(values, raw)
     west, north = transform.c, transform.f
     east, south = west + transform.a * width, north + transform.e * height
     to_lonlat = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
     (lon0, lon1), (lat0, lat1) = to_lonlat.transform([west, east], [south, north])
     return values, [[lat0, lon0], [lat1, lon1]]
+
+
+BACKDROP_CHECK_SIDE = 256
+"""Longest side of the decimated read that proves a backdrop decodes."""
+
+
+def check_backdrop(path: Path) -> None:
+    """Raise the one-line error the backdrop would give on the map, without rendering it:
+    open it, require a CRS, and decode a decimated copy (a truncated file fails there)."""
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"):
+        src, band, _ = open_raster_file(path, role="backdrop")
+        with src:
+            scale = max(1.0, max(src.width, src.height) / BACKDROP_CHECK_SIDE)
+            shape = (max(1, round(src.height / scale)), max(1, round(src.width / scale)))
+            try:
+                src.read(band, out_shape=shape)
+            except RasterioIOError as exc:
+                raise read_failure(str(path), 0, src.height, exc) from None
 
 
 def colourize(
@@ -125,15 +183,35 @@ def image_data_uri(pixels: np.ndarray, *, driver: str = "PNG") -> str:
 
 
 def layer_overlay(
-    path: Path, breaks: tuple[float, ...], colours: list[str], *, declared_crs: str | None = None
+    path: Path,
+    breaks: tuple[float, ...],
+    colours: list[str],
+    *,
+    declared_crs: str | None = None,
+    crs_override: bool = False,
+    band: int | None = None,
+    nodata: float | None = None,
+    variable: str | None = None,
 ) -> Overlay:
-    values, bounds = warp_to_web_mercator(path, declared_crs=declared_crs)
+    """A layer's raster as a coloured image; the options are its layer file's."""
+    values, bounds = warp_to_web_mercator(
+        path,
+        declared_crs=declared_crs,
+        crs_override=crs_override,
+        band=band,
+        nodata=nodata,
+        variable=variable,
+    )
     rgba = colourize(values, breaks, colours)
     return Overlay(image_data_uri(rgba), bounds, rgba.shape[1], rgba.shape[0])
 
 
 def hillshade_overlay(path: Path) -> Overlay:
-    values, bounds = warp_to_web_mercator(path, average=True)
+    """The elevation backdrop as shaded relief; a file that cannot be used is a one-line
+    error, as ``check_backdrop`` gives it."""
+    values, bounds = _warp(
+        path, SourceOptions(), "backdrop", max_side=MAX_OVERLAY_SIDE, average=True
+    )
     # Web Mercator metres are stretched by 1/cos(lat); shade with the true ground size
     lat = np.radians((bounds[0][0] + bounds[1][0]) / 2)
     south, north = bounds[0][0], bounds[1][0]

@@ -440,7 +440,7 @@ def build_map(result: RunResult) -> folium.Map:
             layer.raster_path,
             tuple(float(b) for b in layer.spec.levels),
             [LEVEL_COLOURS[k] for k in (1, 2, 3, 4)],
-            declared_crs=layer.spec.crs,
+            **layer.source_options(),
         )
         raster = folium.raster_layers.ImageOverlay(
             image.data_uri, bounds=image.bounds, name=f"{hazard_titles[h]}: raster 栅格", show=False

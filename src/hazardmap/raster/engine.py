@@ -20,7 +20,7 @@ import numpy as np
 
 from hazardmap.raster import kernels
 from hazardmap.raster.geometry import PixelPoints, PixelZones
-from hazardmap.raster.source import FileSource, RasterSource
+from hazardmap.raster.source import FileSource, RasterSource, SourceOptions
 
 STRIP_PIXELS = 4_000_000
 """Cells per strip: 16 MB as float32."""
@@ -302,18 +302,23 @@ def scan(
                 point_job.add_strip(values, row0, col0)
 
 
+WindowParts = tuple[list[tuple[np.ndarray, ...]], list[tuple[np.ndarray, ...]]]
+"""A window's partial reductions: one per zonal job, one per point job."""
+
+
 def _window_task(
     path: str,
-    declared_crs: str | None,
+    options: SourceOptions,
     window: Window,
     specs: tuple[list[tuple[PixelZones, int, tuple[float, ...]]], list[PixelPoints]],
-) -> tuple[list[tuple[np.ndarray, ...]], list[tuple[np.ndarray, ...]]]:
-    """On a worker: read one window and return the partial reductions it yields."""
+) -> WindowParts:
+    """On a worker: read one window, with the source's options, and return the partial
+    reductions it yields."""
     from pathlib import Path
 
     zonal_specs, point_specs = specs
     row0, row1, col0, _ = window
-    with FileSource(Path(path), declared_crs=declared_crs) as source:
+    with FileSource.from_options(Path(path), options) as source:
         values = source.read(*_read_args(window))
     zonal_parts = []
     for zones, rule, thresholds in zonal_specs:
@@ -340,7 +345,9 @@ def _scan_distributed(
 
     for job in zonal:
         job.prepare()  # here once, not in every task
-    # one object holding every job's geometry, sent once to each worker
+    # one object holding every job's geometry, sent once to each worker; under a key of its
+    # own (hash=False): a content key is shared with the same geometry scattered by an earlier
+    # scan, whose release would then remove it while this scan still needs it
     [specs] = client.scatter(
         [
             (
@@ -349,16 +356,31 @@ def _scan_distributed(
             )
         ],
         broadcast=True,
+        hash=False,
     )
     futures = [
-        client.submit(
-            _window_task, str(source.path), source.declared_crs, window, specs, pure=False
-        )
+        client.submit(_window_task, str(source.path), source.options, window, specs, pure=False)
         for window in windows
     ]
+    # Merged in window order, so that float sums do not depend on which task finished
+    # first; each result is merged as soon as every earlier one is, and only those that
+    # finished ahead of an earlier window wait here.
+    position = {future.key: i for i, future in enumerate(futures)}
+    waiting: dict[int, WindowParts] = {}
+    merged = 0
     for future in as_completed(futures):
-        zonal_parts, point_parts = future.result()
-        for job, part in zip(zonal, zonal_parts, strict=True):
-            job.merge(part)
-        for point_job, point_part in zip(points, point_parts, strict=True):
-            point_job.merge(point_part)
+        waiting[position[future.key]] = future.result()
+        future.release()  # its result is held here now, no longer on a worker
+        while merged in waiting:
+            _merge_window(waiting.pop(merged), zonal, points)
+            merged += 1
+
+
+def _merge_window(
+    parts: WindowParts, zonal: Sequence[ZonalJob], points: Sequence[PointJob]
+) -> None:
+    zonal_parts, point_parts = parts
+    for job, part in zip(zonal, zonal_parts, strict=True):
+        job.merge(part)
+    for point_job, point_part in zip(points, point_parts, strict=True):
+        point_job.merge(point_part)

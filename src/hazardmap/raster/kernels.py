@@ -502,8 +502,10 @@ def strip_extents(rows, cols, strip_rows, n_strips):  # type: ignore[no-untyped-
 
 
 @njit(cache=True, nogil=True)
-def fill_nodata(values, nodata):  # type: ignore[no-untyped-def]
-    """Set every cell equal to ``nodata`` to NaN, in place.
+def fill_missing(values, nodata, extra_nodata):  # type: ignore[no-untyped-def]
+    """Set every cell equal to ``nodata`` or ``extra_nodata`` (NaN for "none": it equals
+    nothing), and every infinite cell, to NaN, in place: all the missing-value rules in one
+    pass over the strip.
 
     One thread on purpose: it runs in the read-ahead thread, beside the reduction's
     parallel region, and a second thread team there would oversubscribe the cores.
@@ -511,8 +513,9 @@ def fill_nodata(values, nodata):  # type: ignore[no-untyped-def]
     for r in range(values.shape[0]):
         row = values[r]
         for c in range(row.size):
-            if row[c] == nodata:
-                row[c] = np.nan
+            v = row[c]
+            # v - v is 0 for finite v and NaN for +-inf (and NaN): no branch per rule
+            row[c] = np.nan if (v - v != 0.0) | (v == nodata) | (v == extra_nodata) else v
 
 
 @njit(cache=True, nogil=True, parallel=True)

@@ -79,8 +79,8 @@ def sample(
     """The raster's value at each point (float64; NaN for nodata, off-raster or empty points).
 
     ``method="bilinear"`` interpolates between the four nearest cell centres, leaving out
-    missing neighbours and renormalising the weights of the others. ``crs`` is only for
-    raster files that carry no CRS.
+    missing neighbours and renormalising the weights of the others. ``crs`` is for rasters
+    that carry no CRS; one contradicting the raster's own is a CRSError.
     """
     series = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
     if series.crs is None:

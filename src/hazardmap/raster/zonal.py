@@ -116,7 +116,7 @@ def zonal_stats(
     ``"all_touched"`` every cell the zone overlaps. Missing cells are ignored; a zone
     without a valid cell gets NaN and count 0. Zones are moved into the raster's CRS; the
     raster is never resampled, and it is read strip by strip (see docs/scaling.md).
-    ``crs`` is only for raster files that carry no CRS.
+    ``crs`` is for rasters that carry no CRS; one contradicting the raster's own is a CRSError.
     """
     names, thresholds = _parse_stats(stats)
     rule = coverage_rule(coverage)
