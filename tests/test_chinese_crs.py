@@ -12,7 +12,7 @@ import shapely
 from shapely.geometry import shape
 
 import hazardmap
-from hazardmap.io.chinese_crs import bd09_to_wgs84, gcj02_to_bd09, gcj02_to_wgs84, wgs84_to_gcj02
+from hazardmap.chinese_crs import bd09_to_wgs84, gcj02_to_bd09, gcj02_to_wgs84, wgs84_to_gcj02
 from tests.conftest import REPO
 
 REAL = Path(__file__).parent / "data" / "real"

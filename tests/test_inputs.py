@@ -10,6 +10,7 @@ import shapely
 
 from hazardmap import errors
 from hazardmap.io import read_households, read_villages
+from hazardmap.problems import Problems
 from tests.conftest import HOUSEHOLD_COLUMNS
 
 GOOD_ROW = "h1,A,3,9000,none,0.5,0.2,0,0.3,0,0,earth,false,105.7,35.5"
@@ -98,12 +99,12 @@ def villages_file(
 def test_villages_are_read_and_invalid_geometries_repaired(tmp_path: Path) -> None:
     bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
     path = villages_file(tmp_path, ["A", "B"], [shapely.box(0, 0, 1, 1), bowtie])
-    warnings: list[str] = []
-    villages = read_villages(path, id_field="code", name_field="name", warnings=warnings)
+    problems = Problems()
+    villages = read_villages(path, id_field="code", name_field="name", problems=problems)
     assert villages["village_code"].tolist() == ["A", "B"]
     assert villages.geometry.is_valid.all()
     assert villages.geometry.area.tolist() == pytest.approx([1.0, 2.0])
-    assert warnings and "repaired 1 invalid village geometry (feature 2 ('B'))" in warnings[0]
+    assert "repaired 1 invalid village geometry (feature 2 ('B'))" in problems.warnings[0]
 
 
 def test_village_problems(tmp_path: Path) -> None:
@@ -153,5 +154,27 @@ def test_undecodable_and_unreadable_tables(tmp_path: Path) -> None:
         read_households(path)
     broken = tmp_path / "households.xlsx"
     broken.write_bytes(b"not a zip file")
-    with pytest.raises(errors.InputError, match="cannot read the table"):
+    with pytest.raises(errors.InputError, match=r"not an \.xlsx workbook"):
         read_households(broken)
+
+
+@pytest.mark.parametrize(
+    ("text", "village", "kind"),
+    [
+        ("11010519491231002X", "", "a resident ID number"),
+        ("户主11010519491231002x号", "", "a resident ID number"),
+        ("110105194912310021", "", ""),  # wrong check character
+        ("110105194913310028", "", ""),  # no 13th month
+        ("110105209912310023", "", ""),  # born in the future
+        ("620826201012000001", "620826201012", ""),  # village code + serial
+        ("13812345678", "", "a mobile number"),
+        ("王-13812345678-1", "", "a mobile number"),
+        ("1381234567890", "", ""),  # 13 digits: not a phone number
+        ("12812345678", "", ""),  # 12x is no mobile prefix
+        ("620826001001-0001", "620826001001", ""),
+    ],
+)
+def test_personal_numbers_are_recognised(text: str, village: str, kind: str) -> None:
+    from hazardmap.io.text import personal_number
+
+    assert personal_number(text, village) == kind

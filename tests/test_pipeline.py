@@ -102,16 +102,39 @@ def test_priorities_rank_by_effectiveness_within_budget(tiny_run: hazardmap.RunR
     assert row["effectiveness"] == pytest.approx(row["returns_avoided"] / (row["cost_cny"] / 1e6))
 
 
-def test_manifest_records_every_input_with_its_sha256(tiny_run: hazardmap.RunResult) -> None:
+def test_manifest_records_every_input_with_its_sha256(
+    tiny_run: hazardmap.RunResult, tmp_path: Path
+) -> None:
     assert tiny_run.out_dir is not None
     manifest = json.loads((tiny_run.out_dir / "manifest.json").read_text(encoding="utf-8"))
     roles = {entry["role"] for entry in manifest["inputs"]}
     assert {"project file", "villages", "households", "raster slope", "raster dry"} <= roles
+    root = tiny_run.config.root
     for entry in manifest["inputs"]:
-        assert entry["sha256"] == hashlib.sha256(Path(entry["path"]).read_bytes()).hexdigest()
+        assert not Path(entry["path"]).is_absolute()  # it would name the user's folders
+        path = root / entry["path"]
+        assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert str(root) not in json.dumps(manifest["configuration"])
     assert manifest["counts"]["households"] == 5
     assert manifest["versions"]["hazardmap"] == hazardmap.__version__
     assert "overlay rasters" in manifest["timings_seconds"]
+    # an unbounded valid range (JSON has no infinity) is recorded as null
+    import dataclasses
+    import math
+
+    from hazardmap.config import LayerConfig
+    from hazardmap.outputs.manifest import build_manifest, write_manifest
+
+    unbounded = tuple(
+        LayerConfig(
+            layer.file, layer.spec.model_copy(update={"valid_range": (-math.inf, math.inf)})
+        )
+        for layer in tiny_run.config.layers
+    )
+    config = dataclasses.replace(tiny_run.config, layers=unbounded)
+    write_manifest(build_manifest(dataclasses.replace(tiny_run, config=config), 1.0), tmp_path)
+    recorded = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert recorded["configuration"]["layers"]["slope"]["valid_range"] == [None, None]
 
 
 def test_rerun_replaces_outputs_without_leftovers(tiny_project: Path) -> None:
@@ -119,7 +142,7 @@ def test_rerun_replaces_outputs_without_leftovers(tiny_project: Path) -> None:
     second = hazardmap.run(tiny_project)
     assert first.out_dir == second.out_dir and second.out_dir is not None
     leftovers = {p.name for p in second.out_dir.parent.iterdir() if p.name.startswith(".")}
-    assert leftovers == {".hazardmap-cache"}  # the overlay cache, on purpose
+    assert leftovers == {".hazardmap-cache", ".latest.lock"}  # the cache and the lock file
 
 
 def test_run_accepts_a_loaded_config_and_another_folder(tiny_project: Path, tmp_path: Path) -> None:

@@ -23,11 +23,6 @@ _TOLERANCE_DEG = 1e-9
 _MAX_ITERATIONS = 50
 
 
-def offset_system(name: str | None) -> str | None:
-    """'GCJ-02' or 'BD-09' when ``name`` names one of them, else None."""
-    return None if name is None else OFFSET_SYSTEMS.get(name.strip().upper())
-
-
 def _in_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return (lon > 72.004) & (lon < 137.8347) & (lat > 0.8293) & (lat < 55.8271)
 

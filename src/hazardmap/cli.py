@@ -128,9 +128,10 @@ def validate(config_path: Path) -> None:
 @config_option
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
-    help="Output folder (default: [outputs] dir of the project file).",
+    help="Output folder (default: [outputs] dir of the project file). It must be new, "
+    "empty, or one an earlier run wrote: a run replaces it whole.",
 )
 def run(config_path: Path, out: Path | None) -> None:
     """Run the pipeline: risk tables, priorities, manifest and map.

@@ -8,33 +8,41 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AllowInfNan,
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
 )
 
 from hazardmap.errors import ConfigError, InputFileNotFoundError
+from hazardmap.gdal_names import split_netcdf_name
+from hazardmap.problems import Problems, shorten
 from hazardmap.vocabulary import HOUSEHOLD_FIELDS, HOUSING_TYPES, INCOME_COMPONENTS
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
+Bound = Annotated[float, AllowInfNan(True)]
+"""A range's end: -inf and inf mean unbounded."""
 CurvePoints = list[tuple[float, float]]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # every float is finite unless its type says otherwise (Bound)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _check_curve(points: CurvePoints, what: str) -> CurvePoints:
@@ -46,6 +54,10 @@ def _check_curve(points: CurvePoints, what: str) -> CurvePoints:
     if not all(math.isfinite(v) for p in points for v in p):
         raise ValueError(f"{what} must hold finite numbers")
     return points
+
+
+def _falls(points: CurvePoints) -> bool:
+    return any(b < a for (_, a), (_, b) in pairwise(points))
 
 
 def _only_known(keys: Iterable[str], allowed: Iterable[str], what: str) -> None:
@@ -88,6 +100,11 @@ class HouseholdsSection(_Strict):
         _only_known(value, HOUSEHOLD_FIELDS, "household field")
         return value
 
+    @property
+    def coordinates_required(self) -> bool:
+        """The project file names the coordinate columns, so the file must have them."""
+        return bool({"lon_field", "lat_field"} & self.model_fields_set)
+
 
 class LayersSection(_Strict):
     dir: Path = Path("layers")
@@ -125,7 +142,7 @@ class InterventionConfig(_Strict):
     probability_factor: NonNegative | None = None
     damage_factor: dict[str, NonNegative] | None = None
     insure: StrictBool = False
-    cost_per_household: NonNegative
+    cost_per_household: Positive
 
     @field_validator("damage_factor")
     @classmethod
@@ -193,7 +210,7 @@ class LayerFile(_Strict):
     crs_override: StrictBool = False
     band: Annotated[int, Field(ge=1)] | None = None
     nodata: float | None = None
-    valid_range: tuple[float, float] | None = None
+    valid_range: tuple[Bound, Bound] | None = None
     levels: tuple[float, float, float]
     frequency: FrequencyConfig
     damage: dict[str, DamageSpec] = Field(default_factory=dict)
@@ -202,8 +219,11 @@ class LayerFile(_Strict):
     @field_validator("valid_range")
     @classmethod
     def _range_ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
-        if value is not None and not value[0] <= value[1]:
-            raise ValueError(f"valid_range must be [low, high] with low <= high, got {list(value)}")
+        if value is not None and not value[0] <= value[1]:  # False for nan too
+            raise ValueError(
+                f"valid_range must be [low, high] with low <= high (-inf and inf for no bound), "
+                f"got {list(value)}; correct it"
+            )
         return value
 
     @field_validator("levels")
@@ -239,6 +259,31 @@ class LayerFile(_Strict):
         _only_known(value, HOUSING_TYPES, "housing type")
         return value
 
+    @model_validator(mode="after")
+    def _consistent(self) -> LayerFile:
+        if self.valid_range is not None:
+            low, high = self.valid_range
+            if not any(low < b <= high for b in self.levels):
+                raise ValueError(
+                    f"levels {list(self.levels)} lie entirely outside valid_range "
+                    f"{list(self.valid_range)}, so every village would get the same level; "
+                    "give levels within the raster's values"
+                )
+        if self.crs_override and self.crs is None:
+            raise ValueError("crs_override = true needs crs, the CRS that replaces the file's")
+        return self
+
+    def curve_warnings(self) -> list[str]:
+        """Curves that fall as x rises: allowed, but the model's monotonicity assumes they
+        do not (a higher hazard never lowers the risk)."""
+        found = []
+        if self.frequency.points is not None and _falls(self.frequency.points):
+            found.append("[frequency] points: the probability falls as x rises")
+        for component, spec in self.damage.items():
+            if isinstance(spec, list) and _falls(spec):
+                found.append(f"[damage] {component}: the damage ratio falls as x rises")
+        return found
+
 
 # ------------------------------------------------------------------------- loaded objects
 @dataclass(frozen=True)
@@ -254,7 +299,40 @@ class LayerConfig:
 
     @property
     def raster_path(self) -> Path:
-        return (self.file.parent / self.spec.path).resolve()
+        """The raster file (for a NETCDF:"file.nc":variable path, the NetCDF file)."""
+        named = split_netcdf_name(str(self.spec.path))
+        path = Path(named[0]) if named else self.spec.path
+        return (self.file.parent / path).resolve()
+
+    @property
+    def raster_variable(self) -> str | None:
+        """The NetCDF variable a NETCDF:"file.nc":variable path names, else None."""
+        named = split_netcdf_name(str(self.spec.path))
+        return named[1] if named else None
+
+    def source_options(self) -> dict[str, Any]:
+        """How the raster is read: the keyword arguments of ``raster.open_source``."""
+        return {
+            "declared_crs": self.spec.crs,
+            "crs_override": self.spec.crs_override,
+            "band": self.spec.band,
+            "nodata": self.spec.nodata,
+            "variable": self.raster_variable,
+        }
+
+    def warnings(self) -> list[str]:
+        return [f"{self.file}: {warning}" for warning in self.spec.curve_warnings()]
+
+
+_SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
+"""The files that make one Shapefile with its .shp."""
+
+
+def with_sidecars(path: Path) -> list[Path]:
+    """A vector file and, for a Shapefile, the files beside it that belong to it."""
+    if path.suffix.lower() != ".shp":
+        return [path]
+    return [path, *(p for s in _SIDECARS if (p := path.with_suffix(s)).exists())]
 
 
 @dataclass(frozen=True)
@@ -264,6 +342,8 @@ class Config:
     file: Path
     project: ProjectFile
     layers: tuple[LayerConfig, ...]
+    warnings: tuple[str, ...] = ()
+    """Settings that are allowed but probably not meant (e.g. a falling damage curve)."""
 
     @property
     def root(self) -> Path:
@@ -291,6 +371,10 @@ class Config:
         return self.resolve(self.project.outputs.dir)
 
     @property
+    def layers_dir(self) -> Path:
+        return self.resolve(self.project.layers.dir)
+
+    @property
     def hazard_names(self) -> tuple[str, ...]:
         return tuple(layer.name for layer in self.layers)
 
@@ -300,6 +384,15 @@ class Config:
                 return layer
         raise KeyError(name)
 
+    def input_paths(self) -> list[Path]:
+        """Every file and folder the project reads: an output folder must never hold one."""
+        paths = [self.file, self.layers_dir, *(layer.file for layer in self.layers)]
+        paths += with_sidecars(self.villages_path)
+        paths += [self.households_path, *(layer.raster_path for layer in self.layers)]
+        if self.backdrop_path is not None:
+            paths.append(self.backdrop_path)
+        return paths
+
 
 def _read_toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
@@ -307,24 +400,50 @@ def _read_toml(path: Path) -> dict[str, Any]:
             f"{path}: file not found; give the project file with --config or create it"
         )
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}; fix the syntax there") from None
+        text = path.read_bytes().removeprefix(b"\xef\xbb\xbf").decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}; fix the syntax there") from None
 
 
-_UNION_MEMBER_TAGS = ("float", "int", "str", "bool", "list[", "tuple[", "dict[")
+_UNION_MEMBER_TAGS = frozenset({"float", "int", "str", "bool"})
+_GENERIC_MEMBER_TAGS = ("list[", "tuple[", "dict[")
 
 
-def _key_path(error: dict[str, Any]) -> tuple[str, ...]:
-    """The error's location without pydantic's union-member tags (e.g. 'float')."""
-    return tuple(str(part) for part in error["loc"] if not str(part).startswith(_UNION_MEMBER_TAGS))
+def _is_member_tag(part: object) -> bool:
+    """pydantic's name for a member of a union in an error's location (e.g. 'float')."""
+    text = str(part)
+    return text in _UNION_MEMBER_TAGS or text.startswith(_GENERIC_MEMBER_TAGS)
 
 
-def _describe(error: dict[str, Any]) -> str:
-    """One pydantic error as a sentence that names the key."""
+def _key_path(error: Mapping[str, Any]) -> tuple[str, ...]:
+    """The error's location without pydantic's union-member tags."""
+    return tuple(str(part) for part in error["loc"] if not _is_member_tag(part))
+
+
+def _fix(error: Mapping[str, Any]) -> str:
+    """What to do about one of pydantic's own errors."""
+    ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in (error.get("ctx") or {}).items()}
+    kind = str(error["type"])
+    fixes = {
+        "greater_than": lambda: f"set a number greater than {ctx.get('gt')}",
+        "greater_than_equal": lambda: f"set a number of at least {ctx.get('ge')}",
+        "less_than": lambda: f"set a number below {ctx.get('lt')}",
+        "less_than_equal": lambda: f"set a number of at most {ctx.get('le')}",
+        "finite_number": lambda: "set a finite number (inf and nan are not allowed here)",
+        "string_pattern_mismatch": lambda: "use letters, digits, '_' and '-' only",
+        "literal_error": lambda: f"use one of {ctx.get('expected')}",
+    }
+    if kind in fixes:
+        return fixes[kind]()
+    return "give a value of the right type" if kind.endswith(("_type", "_parsing")) else "fix it"
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    """One pydantic error as a sentence that names the key and says what to do."""
     loc = list(_key_path(error))
     key = loc[-1] if loc else ""
     where = f"[{'.'.join(loc[:-1])}]" if len(loc) > 1 else "the top level"
@@ -332,19 +451,32 @@ def _describe(error: dict[str, Any]) -> str:
         return f"unknown key '{key}' in {where}; remove it or correct its spelling"
     if error["type"] == "missing":
         return f"missing key '{key}' in {where}; add it"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{'.'.join(loc) or 'file'}: {message}"
+    name = ".".join(loc)
+    if error["type"] == "value_error":  # our own validators: the message says what to do
+        message = str(error["msg"]).removeprefix("Value error, ")
+        return f"{name}: {message}" if name else message
+    return f"{name or 'file'}: {error['msg']}, got {shorten(error.get('input'))}; {_fix(error)}"
+
+
+def _problems(exc: ValidationError, path: Path) -> list[str]:
+    """One line per key at fault. Where a value fits no member of a union (a ratio or a
+    table), the member whose type it has explains why, not the type mismatch of the other."""
+    errors = [dict(e) for e in exc.errors()]
+    paths = [_key_path(e) for e in errors]
+    first_per_key: dict[tuple[str, ...], dict[str, Any]] = {}
+    for error, key in zip(errors, paths, strict=True):
+        deeper = any(len(other) > len(key) and other[: len(key)] == key for other in paths)
+        if str(error["type"]).endswith("_type") and deeper:
+            continue
+        first_per_key.setdefault(key, error)
+    return [f"{path}: {_describe(e)}" for e in first_per_key.values()]
 
 
 def _validate(model: type[_Strict], data: dict[str, Any], path: Path) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first_per_key: dict[tuple[str, ...], dict[str, Any]] = {}
-        for error in exc.errors():
-            first_per_key.setdefault(_key_path(dict(error)), dict(error))
-        problems = "; ".join(_describe(e) for e in first_per_key.values())
-        raise ConfigError(f"{path}: {problems}") from None
+        raise ConfigError(*_problems(exc, path)) from None
 
 
 def load_layer(path: Path) -> LayerConfig:
@@ -353,38 +485,119 @@ def load_layer(path: Path) -> LayerConfig:
     return LayerConfig(file=path.resolve(), spec=spec)
 
 
-def load_config(path: str | Path = "hazardmap.toml") -> Config:
-    """Read and validate a project file and every layer file of its layer folder."""
-    file = Path(path).resolve()
-    project: ProjectFile = _validate(ProjectFile, _read_toml(file), file)
-    layer_dir = (file.parent / project.layers.dir).resolve()
-    if not layer_dir.is_dir():
-        raise InputFileNotFoundError(
-            f"{file}: [layers] dir '{project.layers.dir}' is not a folder; "
-            "create it or fix the path"
-        )
-    layer_files = sorted(layer_dir.glob("*.toml"))
-    if not layer_files:
-        raise ConfigError(f"{layer_dir}: no layer files (*.toml); add one file per hazard")
-    layers = tuple(load_layer(p) for p in layer_files)
+@dataclass(frozen=True)
+class ConfigDraft:
+    """Whatever could be read of a project: the whole ``config`` when every file is valid;
+    otherwise the valid sections of the project file and the valid layer files, so that
+    ``validate`` can go on to check the inputs they name."""
+
+    file: Path
+    sections: Mapping[str, Any]
+    layers: tuple[LayerConfig, ...]
+    config: Config | None
+
+    def resolve(self, path: Path) -> Path:
+        return (self.file.parent / path).resolve()
+
+
+def _valid_sections(data: dict[str, Any], path: Path, problems: Problems) -> dict[str, Any]:
+    """Each section of a project file that validates on its own (every problem recorded)."""
+    sections: dict[str, Any] = {}
+    for name, field in ProjectFile.model_fields.items():
+        if name not in data and not field.is_required():
+            sections[name] = field.get_default(call_default_factory=True)
+            continue
+        try:
+            adapter: TypeAdapter[Any] = TypeAdapter(field.annotation)  # type: ignore[arg-type]
+            sections[name] = adapter.validate_python(data[name])
+        except (KeyError, ValidationError):
+            continue
+    try:
+        ProjectFile.model_validate(data)
+    except ValidationError as exc:
+        problems.record(ConfigError(*_problems(exc, path)))
+    return sections
+
+
+def _check_layer_names(layers: tuple[LayerConfig, ...]) -> list[str]:
     seen: dict[str, Path] = {}
+    found = []
     for layer in layers:
         if layer.name in seen:
-            raise ConfigError(
-                f"{layer.file}: layer name '{layer.name}' is also used by {seen[layer.name]}; "
-                "give each layer its own name"
+            found.append(
+                f"{layer.file}: layer name '{layer.name}' is also used by "
+                f"{seen[layer.name]}; give each layer its own name"
             )
-        seen[layer.name] = layer.file
-    names = [p.name for p in project.interventions]
+        seen.setdefault(layer.name, layer.file)
+    return found
+
+
+def _check_interventions(project: ProjectFile, names: set[str], file: Path) -> list[str]:
+    found = []
+    listed = [p.name for p in project.interventions]
     for intervention in project.interventions:
-        if intervention.hazard not in seen:
-            raise ConfigError(
-                f"{file}: intervention '{intervention.name}' names hazard '{intervention.hazard}', "
-                f"but the layers are {sorted(seen)}; use one of those names"
+        if intervention.hazard not in names:
+            found.append(
+                f"{file}: intervention '{intervention.name}' names hazard "
+                f"'{intervention.hazard}', but the layers are {sorted(names)}; use one of those"
             )
-        if names.count(intervention.name) > 1:
-            raise ConfigError(
+        if listed.count(intervention.name) > 1:
+            found.append(
                 f"{file}: intervention name '{intervention.name}' is used more than once; "
                 "give each intervention its own name"
             )
-    return Config(file=file, project=project, layers=layers)
+    return list(dict.fromkeys(found))
+
+
+def read_project(path: str | Path, problems: Problems) -> ConfigDraft:
+    """Read the project file and every layer file, recording every problem in any of them
+    (rather than stopping at the first)."""
+    file = Path(path).resolve()
+    data = problems.attempt(lambda: _read_toml(file))
+    if data is None:
+        return ConfigDraft(file, {}, (), None)
+    sections = _valid_sections(data, file, problems)
+    layers: tuple[LayerConfig, ...] = ()
+    layers_section = sections.get("layers")
+    layer_files_ok = False
+    if layers_section is not None:
+        layer_dir = (file.parent / layers_section.dir).resolve()
+        if not layer_dir.is_dir():
+            problems.record(
+                InputFileNotFoundError(
+                    f"{file}: [layers] dir '{layers_section.dir}' is not a folder; "
+                    "create it or fix the path"
+                )
+            )
+        elif not (layer_files := sorted(layer_dir.glob("*.toml"))):
+            problems.record(
+                ConfigError(f"{layer_dir}: no layer files (*.toml); add one file per hazard")
+            )
+        else:
+            loaded = [problems.attempt(partial(load_layer, p)) for p in layer_files]
+            layers = tuple(layer for layer in loaded if layer is not None)
+            layer_files_ok = len(layers) == len(layer_files)
+            naming = _check_layer_names(layers)
+            if naming:
+                problems.record(ConfigError(*naming))
+                layer_files_ok = False
+    config = None
+    if len(sections) == len(ProjectFile.model_fields) and layer_files_ok:
+        project = ProjectFile.model_validate(data)
+        mismatches = _check_interventions(project, {layer.name for layer in layers}, file)
+        if mismatches:
+            problems.record(ConfigError(*mismatches))
+        else:
+            warnings = tuple(w for layer in layers for w in layer.warnings())
+            config = Config(file=file, project=project, layers=layers, warnings=warnings)
+    return ConfigDraft(file, sections, layers, config)
+
+
+def load_config(path: str | Path = "hazardmap.toml") -> Config:
+    """Read and validate a project file and every layer file of its layer folder; a
+    ConfigError lists every problem found in any of them."""
+    problems = Problems()
+    draft = read_project(path, problems)
+    problems.raise_errors()
+    assert draft.config is not None  # no error recorded means every part was read
+    return draft.config

@@ -1,4 +1,4 @@
-"""Reading and checking the inputs: villages, households, hazard rasters."""
+"""Reading and checking the input files: villages, households and their coordinates."""
 
 from hazardmap.io.households import read_households
 from hazardmap.io.villages import read_villages

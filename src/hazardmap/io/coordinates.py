@@ -1,11 +1,17 @@
 """Household coordinates that look wrong: found, reported by line, and handled.
 
-- lon/lat swapped (a common spreadsheet slip): swapped back, with a warning;
+Coordinates are checked in the system the project file declares, before any conversion:
+- lon/lat swapped (a common spreadsheet slip): swapped back, then converted, with a warning;
+- more than half of them outside the county: the declared CRS is wrong, an error naming
+  the system that would fit, if one does;
 - outside the county (beyond a tolerance): flagged, and the household falls back to its
   village's values, as if it had no coordinates;
 - outside its declared village by more than a tolerance: flagged, kept where it is;
 - one point shared by many households (a village office's location typed for everyone):
-  flagged, kept.
+  flagged, kept;
+- far more households inside their villages as GCJ-02 or BD-09 than as declared (or the
+  other way round): a warning naming the likely system;
+- many households placed by their village, for any reason: a warning with the share.
 Each household gets a ``location_flag`` ('' when nothing looked wrong).
 """
 
@@ -18,104 +24,234 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
-from hazardmap.io.problems import rows_summary
+from hazardmap.crs import (
+    CGCS2000,
+    WGS84,
+    CoordinateSystem,
+    candidate_systems,
+    same_crs,
+    utm_zone,
+)
+from hazardmap.errors import CRSError
+from hazardmap.problems import Problems, rows_summary
+
+WRONG_CRS_SHARE = 0.5
+"""More than this share of the located households outside the county: the CRS is wrong."""
+PLACED_BY_VILLAGE_SHARE = 0.10
+"""More than this share of households placed by their village deserves a warning."""
+BETTER_FIT_MARGIN = 0.10
+"""An offset system that puts this many more households (a share) inside their declared
+villages than the declared system is named in a warning."""
 
 
 @dataclass(frozen=True)
-class CoordinateCheck:
-    """Households with checked coordinates (x/y possibly swapped back or cleared), a flag
-    per household, and the warnings to report."""
+class CoordinateSettings:
+    county_tolerance_m: float = 1000.0
+    village_tolerance_m: float = 500.0
+    duplicate_threshold: int = 10
 
-    households: pd.DataFrame
+
+@dataclass(frozen=True)
+class CheckedCoordinates:
+    """Household coordinates in ``crs`` (NaN where the household is placed by its
+    village), and a flag per household."""
+
+    x: np.ndarray
+    y: np.ndarray
+    crs: CRS
     flags: np.ndarray
-    warnings: list[str]
+
+
+class _County:
+    """The villages in a metric CRS, and the county they make, for point tests."""
+
+    def __init__(self, villages: gpd.GeoDataFrame, tolerance_m: float) -> None:
+        centre = villages.geometry.to_crs(WGS84).union_all().centroid
+        self.metric = utm_zone(centre.x, centre.y)
+        self.zones = np.asarray(villages.geometry.to_crs(self.metric).values)
+        self.area = shapely.buffer(shapely.union_all(self.zones), tolerance_m)
+        shapely.prepare(self.area)
+
+    def contains(self, system: CoordinateSystem, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        mx, my = system.transform(x, y, self.metric)
+        return np.isfinite(mx) & np.isfinite(my) & shapely.contains_xy(self.area, mx, my)
+
+    def in_village(
+        self, system: CoordinateSystem, x: np.ndarray, y: np.ndarray, index: np.ndarray
+    ) -> np.ndarray:
+        """Which points lie in (or on) the village ``index`` names (-1: none)."""
+        mx, my = system.transform(x, y, self.metric)
+        known = (index >= 0) & np.isfinite(mx) & np.isfinite(my)
+        inside = np.zeros(x.shape, dtype=bool)
+        inside[known] = shapely.intersects_xy(self.zones[index[known]], mx[known], my[known])
+        return inside
+
+
+def _wrong_crs(
+    county: _County, system: CoordinateSystem, x: np.ndarray, y: np.ndarray, source: Path
+) -> CRSError:
+    """The error for coordinates that mostly miss the county, naming a system that fits."""
+    n = x.size
+    inside = county.contains(system, x, y)
+    centre = county.area.centroid
+    lon, lat = CoordinateSystem("", county.metric).transform(
+        np.array([centre.x]), np.array([centre.y]), WGS84
+    )
+    best, best_share = None, 0.0
+    for candidate in candidate_systems(float(lon[0]), float(lat[0])):
+        if candidate.label == system.label:
+            continue
+        share = float(county.contains(candidate, x, y).mean())
+        if share > best_share:
+            best, best_share = candidate, share
+    found = (
+        f"the coordinates fit {best.label} ({best_share:.0%} inside); set [households] crs = "
+        f'"{best.label}"'
+        if best is not None and best_share > WRONG_CRS_SHARE
+        else "no common CRS fits them either; check [households] crs and the coordinate columns"
+    )
+    return CRSError(
+        f"{source}: {n - int(inside.sum()):,} of {n:,} households with coordinates "
+        f"({1 - inside.mean():.0%}) lie outside the county in the declared CRS "
+        f"{system.label}; {found}"
+    )
+
+
+def _fits_offsets_better(
+    county: _County,
+    system: CoordinateSystem,
+    x: np.ndarray,
+    y: np.ndarray,
+    index: np.ndarray,
+    source: Path,
+) -> str | None:
+    """A warning when GCJ-02, BD-09 or plain degrees put far more households inside their
+    declared villages than the declared system does."""
+    degrees = system.offset is not None or any(same_crs(system.crs, c) for c in (WGS84, CGCS2000))
+    if not degrees or x.size == 0:
+        return None
+    systems = {
+        "EPSG:4326": CoordinateSystem("EPSG:4326", WGS84),
+        "GCJ-02": CoordinateSystem("GCJ-02", WGS84, "GCJ-02"),
+        "BD-09": CoordinateSystem("BD-09", WGS84, "BD-09"),
+    }
+    declared = system.offset or "EPSG:4326"
+    shares = {
+        label: float(county.in_village(other, x, y, index).mean())
+        for label, other in systems.items()
+    }
+    best = max(shares, key=lambda label: shares[label])
+    if best == declared or shares[best] - shares[declared] < BETTER_FIT_MARGIN:
+        return None
+    return (
+        f"{source}: the coordinates look like {best}: {shares[best]:.0%} of the households "
+        f"lie inside their declared village as {best}, against {shares[declared]:.0%} as the "
+        f'declared {system.label}; if they come from {_APPS[best]}, set [households] crs = "{best}"'
+    )
+
+
+_APPS = {
+    "GCJ-02": "AMap, Tencent or WeChat maps",
+    "BD-09": "Baidu maps",
+    "EPSG:4326": "a GPS device or 天地图 (Tianditu)",
+}
 
 
 def check_coordinates(
     households: pd.DataFrame,
-    crs: CRS,
+    system: CoordinateSystem,
     villages: gpd.GeoDataFrame,
     *,
     source: Path,
-    county_tolerance_m: float,
-    village_tolerance_m: float,
-    duplicate_threshold: int,
-) -> CoordinateCheck:
-    """Find and handle suspicious coordinates (see the module's docstring)."""
-    metric = villages.estimate_utm_crs() if not villages.crs.is_projected else villages.crs
-    zones = villages.to_crs(metric)
-    county = shapely.buffer(zones.geometry.union_all(), county_tolerance_m)
-    shapely.prepare(county)
-    to_metric = Transformer.from_crs(crs, metric, always_xy=True)
+    settings: CoordinateSettings,
+    problems: Problems,
+) -> CheckedCoordinates:
+    """Find and handle suspicious coordinates (see the module's docstring); ``households``
+    holds ``x``/``y`` as the file gives them, in ``system``."""
+    county = _County(villages, settings.county_tolerance_m)
     x = households["x"].to_numpy(dtype=float).copy()
     y = households["y"].to_numpy(dtype=float).copy()
     located = np.isfinite(x) & np.isfinite(y)
     lines = np.arange(len(households)) + 2
     flags = np.full(len(households), "", dtype=object)
-    warnings: list[str] = []
 
-    def metric_xy(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        with np.errstate(invalid="ignore"):
-            mx, my = to_metric.transform(a, b)
-        return np.asarray(mx), np.asarray(my)
-
-    mx, my = metric_xy(x, y)
-    inside = located & shapely.contains_xy(county, mx, my)
-    if crs.is_geographic:
-        sx, sy = metric_xy(y, x)
-        swapped = located & ~inside & shapely.contains_xy(county, sx, sy)
+    inside = located & county.contains(system, x, y)
+    if system.in_degrees:
+        swapped = located & ~inside & county.contains(system, y, x)
         if swapped.any():
             x[swapped], y[swapped] = y[swapped].copy(), x[swapped].copy()
-            mx[swapped], my[swapped] = sx[swapped], sy[swapped]
             inside |= swapped
             flags[swapped] = "swapped"
-            warnings.append(
-                f"{source}: {int(swapped.sum())} households had longitude and latitude swapped; "
-                f"swapped back ({rows_summary(lines[swapped])})"
+            problems.warn(
+                f"{source}: {int(swapped.sum())} households had longitude and latitude "
+                f"swapped; swapped back ({rows_summary(lines[swapped])})"
             )
     outside = located & ~inside
+    if located.any() and outside.sum() > WRONG_CRS_SHARE * located.sum():
+        raise _wrong_crs(county, system, x[located], y[located], source)
     if outside.any():
         x[outside] = np.nan
         y[outside] = np.nan
         flags[outside] = "outside_county"
-        warnings.append(
+        problems.warn(
             f"{source}: {int(outside.sum())} households lie outside the county (more than "
-            f"{county_tolerance_m:g} m beyond its villages); they take their village's values "
-            f"({rows_summary(lines[outside])})"
+            f"{settings.county_tolerance_m:g} m beyond its villages); they take their "
+            f"village's values ({rows_summary(lines[outside])})"
         )
-    village_index = pd.Index(zones["village_code"]).get_indexer(households["village_code"])
+    village_index = pd.Index(villages["village_code"]).get_indexer(households["village_code"])
+    better = _fits_offsets_better(
+        county, system, x[inside], y[inside], village_index[inside], source
+    )
+    if better:
+        problems.warn(better)
+
+    mx, my = system.transform(x, y, county.metric)
     checked = inside & (village_index >= 0)
     distance = np.zeros(len(households))
-    geoms = np.asarray(zones.geometry.values)
     distance[checked] = shapely.distance(
-        geoms[village_index[checked]], shapely.points(mx[checked], my[checked])
+        county.zones[village_index[checked]], shapely.points(mx[checked], my[checked])
     )
-    astray = checked & (distance > village_tolerance_m)
+    astray = checked & (distance > settings.village_tolerance_m)
     if astray.any():
         flags[astray] = np.where(
             flags[astray] == "", "outside_village", flags[astray] + ";outside_village"
         )
-        warnings.append(
-            f"{source}: {int(astray.sum())} households lie more than {village_tolerance_m:g} m "
-            f"outside their declared village; check their coordinates or village code "
-            f"({rows_summary(lines[astray])})"
+        problems.warn(
+            f"{source}: {int(astray.sum())} households lie more than "
+            f"{settings.village_tolerance_m:g} m outside their declared village; check their "
+            f"coordinates or village code ({rows_summary(lines[astray])})"
         )
-    # households on one point (to the metre) with at least duplicate_threshold - 1 others
+    shared = _shared_points(mx, my, inside, settings.duplicate_threshold)
+    if shared.any():
+        flags[shared] = np.where(flags[shared] == "", "duplicate", flags[shared] + ";duplicate")
+        groups = len({(round(a), round(b)) for a, b in zip(mx[shared], my[shared], strict=True)})
+        problems.warn(
+            f"{source}: {int(shared.sum())} households share {groups} point(s) with at least "
+            f"{settings.duplicate_threshold - 1} others; likely not their homes "
+            f"({rows_summary(lines[shared])})"
+        )
+    placed = ~inside
+    if placed.mean() > PLACED_BY_VILLAGE_SHARE:
+        problems.warn(
+            f"{source}: {int(placed.sum()):,} households ({placed.mean():.0%}) are placed by "
+            f"their village ({int((~located).sum()):,} without coordinates, "
+            f"{int(outside.sum()):,} outside the county), so they take their village's mean "
+            "hazard values; check the coordinate columns ([households] lon_field, lat_field)"
+        )
+    cx, cy = system.convert(x, y)
+    return CheckedCoordinates(cx, cy, system.crs, flags)
+
+
+def _shared_points(
+    mx: np.ndarray, my: np.ndarray, inside: np.ndarray, threshold: int
+) -> np.ndarray:
+    """Households on one point (to the metre) with at least ``threshold - 1`` others."""
     point_id = (
         pd.Series(np.round(mx).astype("float64")).astype(str)
         + ","
         + pd.Series(np.round(my).astype("float64")).astype(str)
     )
     counts = point_id[inside].value_counts()
-    shared = inside & (point_id.map(counts).fillna(0).to_numpy() >= duplicate_threshold)
-    if shared.any():
-        flags[shared] = np.where(flags[shared] == "", "duplicate", flags[shared] + ";duplicate")
-        groups = int(point_id[shared].nunique())
-        warnings.append(
-            f"{source}: {int(shared.sum())} households share {groups} point(s) with at least "
-            f"{duplicate_threshold - 1} others; likely not their homes "
-            f"({rows_summary(lines[shared])})"
-        )
-    return CoordinateCheck(households.assign(x=x, y=y), flags, warnings)
+    return inside & (point_id.map(counts).fillna(0).to_numpy() >= threshold)

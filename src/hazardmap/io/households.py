@@ -1,11 +1,14 @@
 """Household tables: read, map the columns to the standard fields, check every value.
 
 Any problem stops the run with one line naming the file, the column, the first offending
-lines (as counted in the file, header = line 1), what was expected and the fix.
+lines (as counted in the file, header = line 1), what was expected and the fix. Values
+that are possible but suspicious (income shares that leave most income unexplained) are
+warnings.
 """
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -13,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from hazardmap.errors import InputError, InputFileNotFoundError
-from hazardmap.io.problems import rows_summary
+from hazardmap.io.text import control_characters, personal_numbers
+from hazardmap.problems import Problems, names_summary, rows_summary, shorten
 from hazardmap.vocabulary import (
     CATEGORY_ALIASES,
     HOUSEHOLD_FIELDS,
@@ -33,31 +37,76 @@ TRUE_WORDS = frozenset({"true", "1", "yes", "y", "是"})
 FALSE_WORDS = frozenset({"false", "0", "no", "n", "否", ""})
 SHARE_TOLERANCE = 1e-6
 MAX_MEMBERS = 100  # more is a typing error, not a household
-
+LOW_SHARE_SUM = 0.5
+"""Income shares summing below this leave most of the income unexplained (no loss)."""
+LOW_SHARE_TOLERATED = 0.05
+"""Share of households allowed below LOW_SHARE_SUM before it is a warning."""
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 """Tried in order: UTF-8 (with or without BOM), then GB18030, the superset of GBK and
 GB2312 that Chinese spreadsheet exports use. UTF-8 decoding is strict, so text that is
 not UTF-8 is never misread as such."""
 
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0"
 
-def _read_table(path: Path) -> tuple[pd.DataFrame, str]:
-    """The table as text columns, and the encoding it was read with ('xlsx' for Excel)."""
+
+def _read_workbook(path: Path) -> pd.DataFrame:
+    """The first sheet of an .xlsx workbook as text columns."""
+    with path.open("rb") as fh:
+        magic = fh.read(4)
+    if magic == _OLE2_MAGIC:
+        raise InputError(
+            f"{path}: a password-protected workbook (or an old .xls saved as .xlsx); "
+            "remove the password in Excel (File > Info > Protect Workbook) or save it as .xlsx"
+        )
+    if magic != _ZIP_MAGIC:
+        raise InputError(
+            f"{path}: not an .xlsx workbook (the file is truncated or another format); "
+            "save the table again as .xlsx or CSV"
+        )
+    try:
+        return pd.read_excel(path, dtype=str, keep_default_na=False)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
+        raise InputError(
+            f"{path}: cannot read the workbook ({type(exc).__name__}: {shorten(str(exc), 80)}); "
+            "it may be truncated or damaged: save it again as .xlsx or CSV"
+        ) from None
+
+
+def sheet_names(path: Path) -> list[str]:
+    """The sheets of a workbook ([] when it cannot be opened)."""
+    try:
+        with pd.ExcelFile(path) as book:
+            return [str(name) for name in book.sheet_names]
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, ImportError):
+        return []
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """The table as text columns."""
     if not path.exists():
         raise InputFileNotFoundError(f"{path}: households file not found; check [households] path")
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        raise InputError(
+            f"{path}: old Excel 97-2003 workbooks (.xls) are not read; "
+            "save the table as .xlsx or CSV (UTF-8 or GBK)"
+        )
+    if suffix in EXCEL_SUFFIXES:
+        return _read_workbook(path)
     try:
-        if path.suffix.lower() == ".xlsx":
-            return pd.read_excel(path, dtype=str, keep_default_na=False), "xlsx"
         for encoding in ENCODINGS:
             try:
-                return pd.read_csv(
-                    path, dtype=str, keep_default_na=False, encoding=encoding
-                ), encoding
+                return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
             except UnicodeDecodeError:
                 continue
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{path}: cannot read the table ({message}); check the file") from None
+        raise InputError(
+            f"{path}: cannot read the table ({shorten(message, 120)}); check the file"
+        ) from None
     raise InputError(
         f"{path}: the text is neither UTF-8 nor GB18030/GBK; save the table as UTF-8 CSV"
     )
@@ -112,13 +161,19 @@ class _Checker:
     def text(self, field: str, *, unique: bool = False) -> np.ndarray:
         raw = self.raw(field)
         self.fail(field, (raw == "").to_numpy(), "a value", "fill in the empty cells")
+        self.fail(
+            field,
+            control_characters(self.frame[self.columns[field]]),
+            "printable text (no control characters such as NUL or line breaks)",
+            "remove those characters",
+        )
         if unique:
             dup = raw.duplicated(keep=False).to_numpy()
             self.fail(field, dup, "unique values", "give each household its own id")
         return raw.to_numpy(dtype=object)
 
     def coordinate(self, column: str | None) -> np.ndarray:
-        if column is None or column not in self.frame.columns:
+        if column is None:
             return np.full(len(self.frame), np.nan)
         raw = self.frame[column].astype(str).str.strip()
         values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
@@ -131,28 +186,90 @@ class _Checker:
         return values
 
 
+def _missing_columns(path: Path, frame: pd.DataFrame, missing: list[str]) -> InputError:
+    found = f"the file has {names_summary(list(frame.columns))}"
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        sheets = sheet_names(path)
+        if len(sheets) > 1:
+            return InputError(
+                f"{path}: column(s) {names_summary(missing)} not found on the first sheet "
+                f"'{sheets[0]}' ({found}); the workbook's sheets are {names_summary(sheets)}: "
+                "move the household table to the first sheet"
+            )
+    return InputError(
+        f"{path}: column(s) {names_summary(missing)} not found ({found}); "
+        "rename them, or map them under [households.fields] in the project file"
+    )
+
+
+def _coordinate_columns(
+    path: Path,
+    frame: pd.DataFrame,
+    lon_field: str,
+    lat_field: str,
+    required: bool,
+) -> tuple[str | None, str | None]:
+    """The coordinate columns to read, or (None, None) for a file without coordinates.
+
+    Columns the project file names must exist; the default names may both be absent."""
+    present = [c in frame.columns for c in (lon_field, lat_field)]
+    if all(present):
+        return lon_field, lat_field
+    if not any(present) and not required:
+        return None, None
+    absent = [c for c, here in zip((lon_field, lat_field), present, strict=True) if not here]
+    raise InputError(
+        f"{path}: coordinate column(s) {names_summary(absent)} not found (the file has "
+        f"{names_summary(list(frame.columns))}); set [households] lon_field and lat_field "
+        "to the file's coordinate columns, or remove them if the file has none"
+    )
+
+
+def _share_warnings(path: Path, share_sum: np.ndarray, lines: np.ndarray) -> list[str]:
+    """Shares that explain little of the income: their income is never lost to a hazard."""
+    warnings = []
+    zero = np.isfinite(share_sum) & (share_sum <= 0.0)
+    if zero.any():
+        warnings.append(
+            f"{path}: {int(zero.sum()):,} households have every income share 0, so no hazard "
+            f"can take any of their income ({rows_summary(lines[zero])}); fill in the "
+            "share_* columns"
+        )
+    low = np.isfinite(share_sum) & (share_sum < LOW_SHARE_SUM) & ~zero
+    if low.mean() > LOW_SHARE_TOLERATED:
+        warnings.append(
+            f"{path}: {int(low.sum()):,} households ({low.mean():.0%}) have income shares "
+            f"summing below {LOW_SHARE_SUM:g} ({rows_summary(lines[low])}); the rest of "
+            "their income is treated as safe from every hazard: check the share_* columns"
+        )
+    return warnings
+
+
 def read_households(
     path: Path,
     *,
     fields: Mapping[str, str] | None = None,
     lon_field: str = "lon",
     lat_field: str = "lat",
+    coordinates_required: bool = False,
+    problems: Problems | None = None,
 ) -> pd.DataFrame:
     """Households with the standard columns, typed, plus ``x``/``y`` (NaN where missing).
 
     ``fields`` maps a standard field to the input column that holds it; unmapped fields
-    are expected under their standard names.
+    are expected under their standard names. Coordinate columns are optional unless
+    ``coordinates_required`` (the project file names them).
     """
-    frame, _ = _read_table(path)
+    frame = _read_table(path)
     columns = {field: (fields or {}).get(field, field) for field in HOUSEHOLD_FIELDS}
     missing = [column for column in columns.values() if column not in frame.columns]
     if missing:
-        raise InputError(
-            f"{path}: column(s) {missing} not found (the file has {list(frame.columns)}); "
-            "rename them, or map them under [households.fields] in the project file"
-        )
+        raise _missing_columns(path, frame, missing)
     if len(frame) == 0:
         raise InputError(f"{path}: no households in the file; add at least one row")
+    lon_column, lat_column = _coordinate_columns(
+        path, frame, lon_field, lat_field, coordinates_required
+    )
     check = _Checker(path, frame, columns)
     shares = {
         f"share_{c}": check.number(f"share_{c}", low=0.0, high=1.0) for c in INCOME_COMPONENTS
@@ -172,20 +289,30 @@ def read_households(
     insured_raw = check.raw("insured").str.lower()
     insured_bad = ~insured_raw.isin(TRUE_WORDS | FALSE_WORDS).to_numpy()
     check.fail("insured", insured_bad, "true or false (1/0, 是/否)", "correct those values")
+    household_id = check.text("household_id", unique=True)
+    village_code = check.text("village_code")
+    personal = personal_numbers(pd.Series(household_id), pd.Series(village_code))
+    for kind in sorted(set(personal) - {""}):
+        bad = personal == kind
+        check.problems.append(
+            f"{path}: column '{columns['household_id']}' holds {kind} at "
+            f"{rows_summary(check.lines[bad])}; household ids reach households.csv and the "
+            "map, so use the monitoring system's household code (户编号) instead"
+        )
     columns_checked = {
-        "household_id": check.text("household_id", unique=True),
-        "village_code": check.text("village_code"),
         "income_pc": check.number("income_pc", low=0.0, strict_low=True),
         "category": check.choice("category", CATEGORY_ALIASES),
         "housing": check.choice("housing", HOUSING_ALIASES),
-        "x": check.coordinate(lon_field),
-        "y": check.coordinate(lat_field),
+        "x": check.coordinate(lon_column),
+        "y": check.coordinate(lat_column),
     }
     check.done()  # every problem of every column at once
+    if problems is not None:
+        problems.warn(*_share_warnings(path, share_sum, check.lines))
     return pd.DataFrame(
         {
-            "household_id": columns_checked["household_id"],
-            "village_code": columns_checked["village_code"],
+            "household_id": household_id,
+            "village_code": village_code,
             "members": members.astype(np.int64),
             "income_pc": columns_checked["income_pc"],
             "category": columns_checked["category"],

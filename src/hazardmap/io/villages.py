@@ -1,4 +1,4 @@
-"""Village polygons: read, check the fields, codes and geometries, repair what is safe."""
+"""Village polygons: read, check the fields, codes, CRS and geometries, repair what is safe."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
+from hazardmap.crs import check_fits, parse_system, same_crs, system_of
 from hazardmap.errors import CRSError, InputError, InputFileNotFoundError
-from hazardmap.io.chinese_crs import offset_system, to_wgs84
-from hazardmap.io.problems import rows_summary
-from hazardmap.raster.source import parse_crs
+from hazardmap.io.text import control_characters
+from hazardmap.problems import Problems, names_summary, rows_summary
 
 
 def read_villages(
@@ -21,52 +22,48 @@ def read_villages(
     name_field: str,
     township_field: str | None = None,
     crs: str | None = None,
-    warnings: list[str] | None = None,
+    problems: Problems | None = None,
 ) -> gpd.GeoDataFrame:
     """Villages as a GeoDataFrame with columns village_code, name, township, geometry.
 
     Codes are text (leading zeros matter). Invalid geometries are repaired with
-    ``make_valid`` and reported in ``warnings``.
+    ``make_valid`` and reported as a warning.
     """
     if not path.exists():
         raise InputFileNotFoundError(f"{path}: villages file not found; check [villages] path")
     try:
         frame = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises several unrelated types for unreadable files
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(
-            f"{path}: not a vector file GDAL can read ({exc}); check the file"
+            f"{path}: not a vector file GDAL can read ({first[:200]}); check the file"
         ) from None
+    if len(frame) == 0:
+        raise InputError(f"{path}: the villages file holds no features; give the village polygons")
     fields = [id_field, name_field] + ([township_field] if township_field else [])
     missing = [f for f in fields if f not in frame.columns]
     if missing:
         raise InputError(
             f"{path}: field(s) {missing} not found; "
-            f"the file has {list(frame.columns.drop('geometry'))}; "
+            f"the file has {names_summary(list(frame.columns.drop('geometry')))}; "
             "set [villages] id_field/name_field/township_field to the right names"
         )
-    system = offset_system(crs)
-    if system is not None:
-        # files cannot declare GCJ-02 or BD-09 (they often claim WGS84): the project file decides
-        moved = shapely.transform(
-            np.asarray(frame.geometry.values),
-            lambda xy: np.column_stack(to_wgs84(system, xy[:, 0], xy[:, 1])),
-        )
-        frame = frame.set_geometry(gpd.GeoSeries(moved, index=frame.index), crs=4326)
-    elif frame.crs is None:
-        if crs is None:
-            raise CRSError(
-                f'{path}: the villages have no CRS; add crs = "EPSG:...." to [villages] '
-                "or save the file with its CRS"
-            )
-        frame = frame.set_crs(parse_crs(crs, where=f"{path}: [villages] crs"))
+    frame = _in_declared_crs(frame, path, crs)
     lines = np.arange(len(frame)) + 1
     codes = frame[id_field].astype("string").str.strip()
-    blank = codes.isna() | (codes == "")
+    blank = (codes.isna() | (codes == "")).to_numpy()
     if blank.any():
         raise InputError(
-            f"{path}: field '{id_field}' is empty at "
-            f"{rows_summary(lines[blank.to_numpy()], unit='feature')}; "
+            f"{path}: field '{id_field}' is empty at {rows_summary(lines[blank], unit='feature')}; "
             "give every village a code"
+        )
+    codes = codes.astype(object)
+    controls = control_characters(pd.Series(codes))
+    if controls.any():
+        raise InputError(
+            f"{path}: field '{id_field}' holds control characters at "
+            f"{rows_summary(lines[controls], codes[controls].tolist(), unit='feature')}; "
+            "codes are printable text: remove those characters"
         )
     duplicated = codes.duplicated(keep=False).to_numpy()
     if duplicated.any():
@@ -88,34 +85,73 @@ def read_villages(
         raise InputError(f"{path}: villages must be polygons, found {sorted(kinds)}")
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
-        repaired = shapely.make_valid(geoms[invalid])
         geoms = geoms.copy()
-        geoms[invalid] = _polygonal(repaired)
-        if warnings is not None:
-            warnings.append(
+        geoms[invalid] = polygonal_parts(shapely.make_valid(geoms[invalid]))
+        if problems is not None:
+            problems.warn(
                 f"{path}: repaired {int(invalid.sum())} invalid village geometr"
                 f"{'y' if invalid.sum() == 1 else 'ies'} "
                 f"({rows_summary(lines[invalid], codes[invalid].tolist(), unit='feature')})"
             )
-    township = frame[township_field].astype("string").fillna("") if township_field else ""
+    township = (
+        frame[township_field].astype("string").fillna("").to_numpy(dtype=object)
+        if township_field
+        else np.full(len(frame), "", dtype=object)
+    )
     return gpd.GeoDataFrame(
         {
             "village_code": codes.to_numpy(dtype=object),
             "name": frame[name_field].astype("string").fillna("").to_numpy(dtype=object),
-            "township": np.asarray(township, dtype=object)
-            if township_field
-            else np.full(len(frame), "", dtype=object),
+            "township": township,
         },
         geometry=gpd.GeoSeries(geoms, crs=frame.crs),
         crs=frame.crs,
     )
 
 
-def _polygonal(geoms: np.ndarray) -> np.ndarray:
+def _in_declared_crs(frame: gpd.GeoDataFrame, path: Path, declared: str | None) -> gpd.GeoDataFrame:
+    """The villages in the CRS their coordinates are really in, checked to fit it.
+
+    GCJ-02 and BD-09 override what the file claims (files drawn on AMap or Baidu usually
+    say WGS84) and are converted to WGS84; any other declared CRS is for files without one.
+    """
+    where = f"{path}: [villages] crs"
+    system = None if declared is None else parse_system(declared, where=where)
+    file_crs = frame.crs
+    if file_crs is not None and "undefined" in file_crs.name.lower():
+        file_crs = None  # a GeoPackage's "Undefined geographic/cartesian SRS"
+    coords = shapely.get_coordinates(np.asarray(frame.geometry.values))
+    if system is not None and system.offset is not None:
+        check_fits(coords[:, 0], coords[:, 1], system, where=str(path))
+        moved = shapely.transform(
+            np.asarray(frame.geometry.values),
+            lambda xy: np.column_stack(system.convert(xy[:, 0], xy[:, 1])),
+        )
+        return frame.set_geometry(gpd.GeoSeries(moved, index=frame.index), crs=system.crs)
+    if file_crs is None:
+        if system is None:
+            raise CRSError(
+                f'{path}: the villages have no CRS; add crs = "EPSG:...." to [villages] '
+                "or save the file with its CRS"
+            )
+        file_system = system
+    else:
+        file_system = system_of(file_crs)
+        if system is not None and not same_crs(system.crs, file_crs):
+            raise CRSError(
+                f"{path}: the file's CRS is {file_crs.to_string()} but [villages] crs says "
+                f"{declared}; remove crs from [villages] (it is for files without a CRS), or "
+                "fix the file's CRS"
+            )
+    check_fits(coords[:, 0], coords[:, 1], file_system, where=str(path))
+    return frame.set_crs(file_system.crs, allow_override=True)
+
+
+def polygonal_parts(geoms: np.ndarray) -> np.ndarray:
     """Keep only the polygonal parts of repaired geometries (make_valid may add lines)."""
     out = geoms.copy()
     for i, geom in enumerate(geoms):
-        if geom.geom_type == "GeometryCollection":
+        if geom is not None and geom.geom_type == "GeometryCollection":
             polys = [
                 g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")
             ]

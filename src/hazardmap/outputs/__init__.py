@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from hazardmap.outputs.changes import compare_runs, read_previous, write_changes
+from hazardmap.outputs.changes import write_changes
 from hazardmap.outputs.manifest import build_manifest, write_manifest
 from hazardmap.outputs.report import write_report
 from hazardmap.outputs.staging import staged_folder
@@ -19,12 +17,8 @@ if TYPE_CHECKING:
 
 
 def write_outputs(result: RunResult, target: Path, *, total_seconds: float) -> Path:
-    """Write every output of a run into ``target``, atomically replacing what was there,
-    with changes.csv against the run found there."""
+    """Write every output of a run into ``target``, atomically replacing what was there."""
     hazards = result.config.hazard_names
-    previous = read_previous(target)
-    current = pd.DataFrame(result.villages.drop(columns="geometry"))
-    result.changes = None if previous is None else compare_runs(previous, current, hazards)
     manifest = build_manifest(result, total_seconds)
     with staged_folder(target) as folder:
         write_villages(result.villages, folder)

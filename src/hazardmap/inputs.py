@@ -1,0 +1,220 @@
+"""Read and check every input before anything is computed.
+
+One :class:`~hazardmap.problems.Problems` collector serves ``run`` and ``validate`` alike:
+each input is read and checked on its own and against the others (every household's
+village exists, household coordinates fit their declared CRS and the county, every raster
+opens with a CRS and covers the villages, the map's backdrop is a raster), and every
+problem is recorded rather than the first one stopping the rest. Checks that need no
+raster scan all happen here; the scan itself is the overlay's (``overlay.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from hazardmap.clock import StageClock
+from hazardmap.config import (
+    Config,
+    ConfigDraft,
+    HouseholdsSection,
+    LayerConfig,
+    MapSection,
+    VillagesSection,
+)
+from hazardmap.crs import parse_system
+from hazardmap.errors import InputError
+from hazardmap.io import read_households, read_villages
+from hazardmap.io.coordinates import CoordinateSettings, check_coordinates
+from hazardmap.outputs.overlays import check_backdrop
+from hazardmap.problems import Problems, rows_summary
+from hazardmap.raster import Grid, open_source, zones_to_crs
+
+UNCOVERED_TOLERANCE = 0.01
+"""A raster may miss up to this share of the villages' area (a sliver along the edge)."""
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything read and checked, ready to compute."""
+
+    config: Config
+    villages: gpd.GeoDataFrame
+    households: pd.DataFrame
+    """Standard columns, ``x``/``y`` in ``household_crs`` (NaN: placed by the village),
+    ``location_flag``."""
+    household_crs: CRS
+    grids: dict[str, Grid]
+    zones: dict[str, np.ndarray] = field(default_factory=dict)
+    """The villages' polygons in each raster CRS (by WKT), moved once."""
+
+    @property
+    def located(self) -> np.ndarray:
+        return np.isfinite(self.households["x"].to_numpy()) & np.isfinite(
+            self.households["y"].to_numpy()
+        )
+
+    @property
+    def village_index(self) -> np.ndarray:
+        """Each household's row in ``villages``."""
+        return pd.Index(self.villages["village_code"]).get_indexer(self.households["village_code"])
+
+
+def read_village_input(
+    settings: VillagesSection, path: Path, problems: Problems
+) -> gpd.GeoDataFrame | None:
+    return problems.attempt(
+        lambda: read_villages(
+            path,
+            id_field=settings.id_field,
+            name_field=settings.name_field,
+            township_field=settings.township_field,
+            crs=settings.crs,
+            problems=problems,
+        )
+    )
+
+
+def read_household_input(
+    settings: HouseholdsSection,
+    path: Path,
+    project_file: Path,
+    villages: tuple[gpd.GeoDataFrame, Path] | None,
+    problems: Problems,
+) -> tuple[pd.DataFrame, CRS] | None:
+    """Households with checked coordinates, joined to the villages; without villages, the
+    file is still read and checked on its own (and None returned)."""
+    system = problems.attempt(
+        lambda: parse_system(settings.crs, where=f"{project_file}: [households] crs")
+    )
+    table = problems.attempt(
+        lambda: read_households(
+            path,
+            fields=settings.fields,
+            lon_field=settings.lon_field,
+            lat_field=settings.lat_field,
+            coordinates_required=settings.coordinates_required,
+            problems=problems,
+        )
+    )
+    if system is None or table is None or villages is None:
+        return None
+    village_table, villages_path = villages
+    unknown = ~table["village_code"].isin(village_table["village_code"]).to_numpy()
+    if unknown.any():
+        lines = np.flatnonzero(unknown) + 2
+        problems.record(
+            InputError(
+                f"{path}: village code not in {villages_path.name} at "
+                f"{rows_summary(lines, table['village_code'][unknown].tolist())}; "
+                "correct the code or add the village"
+            )
+        )
+        return None
+    coordinates = problems.attempt(
+        lambda: check_coordinates(
+            table,
+            system,
+            village_table,
+            source=path,
+            settings=CoordinateSettings(
+                county_tolerance_m=settings.county_tolerance_m,
+                village_tolerance_m=settings.village_tolerance_m,
+                duplicate_threshold=settings.duplicate_threshold,
+            ),
+            problems=problems,
+        )
+    )
+    if coordinates is None:
+        return None
+    checked = table.assign(x=coordinates.x, y=coordinates.y, location_flag=coordinates.flags)
+    return checked, coordinates.crs
+
+
+def open_grid(layer: LayerConfig) -> Grid:
+    with open_source(layer.raster_path, **layer.source_options()) as source:
+        return source.grid
+
+
+def check_extent(
+    layer: LayerConfig, grid: Grid, villages: gpd.GeoDataFrame, zones: dict[str, np.ndarray]
+) -> None:
+    """Stop when the raster leaves part of the villages uncovered (from its bounds alone):
+    their statistics, and their households, would silently rest on a fraction of their
+    area. The villages moved into the raster's CRS are kept in ``zones``."""
+    key = grid.crs.to_wkt()
+    if key not in zones:
+        zones[key] = zones_to_crs(villages, grid.crs)
+    geoms = zones[key]
+    total = float(shapely.area(geoms).sum())
+    inside = float(shapely.area(shapely.clip_by_rect(geoms, *grid.bounds)).sum())
+    uncovered = 1.0 - inside / total if total > 0 else 0.0
+    if uncovered > UNCOVERED_TOLERANCE:
+        raise InputError(
+            f"{layer.raster_path}: the raster leaves {uncovered:.0%} of the villages' area "
+            "uncovered; use a raster that covers the whole county (or check its CRS)"
+        )
+
+
+@dataclass
+class InputsDraft:
+    """What could be read, each part None where it failed (its problems are recorded)."""
+
+    villages: gpd.GeoDataFrame | None = None
+    households: tuple[pd.DataFrame, CRS] | None = None
+    grids: dict[str, Grid] = field(default_factory=dict)
+    zones: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def read_inputs(
+    draft: ConfigDraft, problems: Problems, clock: StageClock | None = None
+) -> InputsDraft:
+    """Read and check every input the (possibly partly valid) project names."""
+    clock = clock or StageClock()
+    read = InputsDraft()
+    villages: VillagesSection | None = draft.sections.get("villages")
+    joined = None
+    if villages is not None:
+        villages_path = draft.resolve(villages.path)
+        with clock.stage("read villages"):
+            read.villages = read_village_input(villages, villages_path, problems)
+        joined = None if read.villages is None else (read.villages, villages_path)
+    households: HouseholdsSection | None = draft.sections.get("households")
+    if households is not None:
+        with clock.stage("read households"):
+            read.households = read_household_input(
+                households, draft.resolve(households.path), draft.file, joined, problems
+            )
+    with clock.stage("open rasters"):
+        for layer in draft.layers:
+            grid = problems.attempt(partial(open_grid, layer))
+            if grid is None:
+                continue
+            read.grids[layer.name] = grid
+            if read.villages is not None:
+                with problems.collecting():
+                    check_extent(layer, grid, read.villages, read.zones)
+        map_section: MapSection | None = draft.sections.get("map")
+        if map_section is not None and map_section.backdrop is not None:
+            with problems.collecting():
+                check_backdrop(draft.resolve(map_section.backdrop))
+    return read
+
+
+def config_draft(config: Config) -> ConfigDraft:
+    """A complete project seen as a draft, for the checks that take drafts."""
+    return ConfigDraft(config.file, dict(config.project), config.layers, config)
+
+
+def assemble(config: Config, read: InputsDraft) -> Inputs:
+    """The inputs of a project whose every part was read without error."""
+    assert read.villages is not None and read.households is not None
+    households, crs = read.households
+    return Inputs(config, read.villages, households, crs, read.grids, read.zones)

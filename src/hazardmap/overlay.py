@@ -1,0 +1,184 @@
+"""Rasters over villages and households: one strip-by-strip read per layer, and the cache.
+
+Per layer, the villages' coverage-weighted statistics and level and each household's value
+come from one scan of the raster. Layers on the same grid share the villages' pixel
+geometry and the households' cell entries. A layer whose inputs did not change since an
+earlier run is taken from the content-addressed cache (``cache.py``), warnings included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+from pyproj import CRS
+
+from hazardmap.cache import OverlayCache
+from hazardmap.config import LayerConfig
+from hazardmap.errors import InputError
+from hazardmap.inputs import Inputs
+from hazardmap.model.villages import hazard_level
+from hazardmap.problems import Problems
+from hazardmap.raster import (
+    Grid,
+    PointJob,
+    ZonalJob,
+    open_source,
+    points_in_grid,
+    scan,
+    to_pixel_space,
+    zones_to_crs,
+)
+from hazardmap.raster.kernels import FRACTION
+
+
+@dataclass(frozen=True)
+class LayerOverlay:
+    """One layer over the villages (mean, max, level) and the households (value)."""
+
+    mean: np.ndarray
+    maximum: np.ndarray
+    level: np.ndarray
+    value: np.ndarray
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"mean": self.mean, "max": self.maximum, "level": self.level}
+
+
+def _grid_key(grid: Grid) -> tuple[object, ...]:
+    return (tuple(grid.transform), grid.width, grid.height, grid.crs.to_wkt())
+
+
+@dataclass
+class Overlayer:
+    """Scans layers over villages and households, sharing per-grid work: layers on one
+    grid share the villages' pixel geometry and the households' cell entries."""
+
+    villages: gpd.GeoDataFrame
+    grids: dict[str, Grid]
+    x: np.ndarray
+    y: np.ndarray
+    crs: CRS
+    """The households' coordinates (NaN: placed by the village) and their CRS."""
+    village_index: np.ndarray
+    min_area_share: float
+    problems: Problems
+    zones: dict[str, np.ndarray] = field(default_factory=dict)
+    """The villages in each raster CRS (by WKT), shared with the inputs' extent checks."""
+    _pixel_zones: dict[tuple[object, ...], Any] = field(default_factory=dict)
+    _pixel_points: dict[tuple[object, ...], Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, inputs: Inputs, problems: Problems) -> Overlayer:
+        households = inputs.households
+        return cls(
+            villages=inputs.villages,
+            grids=inputs.grids,
+            x=households["x"].to_numpy(),
+            y=households["y"].to_numpy(),
+            crs=inputs.household_crs,
+            village_index=inputs.village_index,
+            min_area_share=inputs.config.project.risk.min_area_share,
+            problems=problems,
+            zones=inputs.zones,
+        )
+
+    def _zones(self, grid: Grid) -> Any:
+        key = _grid_key(grid)
+        if key not in self._pixel_zones:
+            wkt = grid.crs.to_wkt()
+            if wkt not in self.zones:
+                self.zones[wkt] = zones_to_crs(self.villages, grid.crs)
+            self._pixel_zones[key] = to_pixel_space(self.zones[wkt], grid)
+        return self._pixel_zones[key]
+
+    def _points(self, grid: Grid, method: str) -> Any:
+        key = (*_grid_key(grid), method)
+        if key not in self._pixel_points:
+            self._pixel_points[key] = points_in_grid(self.x, self.y, self.crs, grid, method=method)
+        return self._pixel_points[key]
+
+    def layer(self, layer: LayerConfig) -> LayerOverlay:
+        """Coverage-weighted mean, max and level per village, and each household's value,
+        from one strip-by-strip read of the layer's raster."""
+        grid = self.grids[layer.name]
+        breaks = tuple(float(b) for b in layer.spec.levels)
+        limits = layer.spec.valid_range
+        checks = () if limits is None else (limits[0], float(np.nextafter(limits[1], np.inf)))
+        zonal = ZonalJob(self._zones(grid), FRACTION, breaks + checks)
+        sampled = PointJob(self._points(grid, layer.spec.sampling))
+        with open_source(layer.raster_path, **layer.source_options()) as source:
+            scan(source, [zonal], [sampled])
+        red = zonal.result()
+        has_data = red.weight > 0
+        if not has_data.any():
+            raise InputError(
+                f"{layer.raster_path}: no valid cell under any village (all nodata, or the "
+                "raster lies elsewhere); check the file, its nodata value and its CRS"
+            )
+        if limits is not None:
+            self._check_range(layer, red.weight, red.weight_above, len(breaks))
+        shares = np.column_stack([red.frac_above(b) for b in breaks])
+        mean = red.mean()
+        level = hazard_level(np.nan_to_num(shares), has_data, self.min_area_share)
+        value = sampled.result()
+        by_village = ~(np.isfinite(self.x) & np.isfinite(self.y))
+        value[by_village] = mean[self.village_index[by_village]]
+        self._report_missing(layer, value, has_data)
+        return LayerOverlay(mean=mean, maximum=red.maximum, level=level, value=value)
+
+    def _check_range(
+        self, layer: LayerConfig, weight: np.ndarray, above: np.ndarray, n_breaks: int
+    ) -> None:
+        """Warn about values outside the layer's valid_range under the villages."""
+        assert layer.spec.valid_range is not None
+        low, high = layer.spec.valid_range
+        below = weight - above[:, n_breaks]
+        over = above[:, n_breaks + 1]
+        villages_out = int(((below + over) > 1e-9 * np.maximum(weight, 1)).sum())
+        if villages_out:
+            total = float(weight.sum())
+            self.problems.warn(
+                f"{layer.raster_path}: values outside the layer's valid_range "
+                f"[{low:g}, {high:g}] in {villages_out} village(s), covering "
+                f"{below.sum() / total:.1%} (below) and {over.sum() / total:.1%} (above) of "
+                "the villages' area; check the raster's units and nodata value"
+            )
+
+    def _report_missing(self, layer: LayerConfig, value: np.ndarray, has_data: np.ndarray) -> None:
+        """Households and villages left without a value: their risk is missing, and says so."""
+        households = int((~np.isfinite(value)).sum())
+        villages = int((~has_data).sum())
+        if households or villages:
+            self.problems.warn(
+                f"{layer.raster_path}: {households:,} households and {villages:,} villages have "
+                f"no {layer.name} value (nodata, NaN or infinite cells, or off the raster), so "
+                "their risk is reported as missing (class 0, no data); check the raster's "
+                "nodata value and coverage"
+            )
+
+
+def overlay_layers(
+    inputs: Inputs, problems: Problems, cache: OverlayCache
+) -> tuple[dict[str, LayerOverlay], list[str]]:
+    """Every layer's overlay, taken from the cache where nothing it depends on changed;
+    also the names of the layers reused."""
+    overlayer = Overlayer.of(inputs, problems)
+    overlays: dict[str, LayerOverlay] = {}
+    reused = []
+    for layer in inputs.config.layers:
+        key = cache.key(inputs.config, layer) if cache.folder is not None else ""
+        hit = cache.load(key) if key else None
+        if hit is not None:
+            stats, value, warnings = hit
+            overlays[layer.name] = LayerOverlay(stats["mean"], stats["max"], stats["level"], value)
+            problems.warn(*warnings)
+            reused.append(layer.name)
+            continue
+        before = len(problems.warnings)
+        overlays[layer.name] = overlay = overlayer.layer(layer)
+        if key:
+            cache.store(key, overlay.arrays(), overlay.value, problems.warnings[before:])
+    return overlays, reused
