@@ -9,8 +9,9 @@ from __future__ import annotations
 from hazardmap import errors
 from hazardmap.config import Config, load_config
 from hazardmap.errors import HazardmapError
-from hazardmap.pipeline import RunResult, run
+from hazardmap.pipeline import run
 from hazardmap.raster import sample, zonal_stats
+from hazardmap.results import RunResult
 
 __version__ = "0.1.0"
 

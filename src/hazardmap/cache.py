@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import numpy as np
 from hazardmap.config import Config, LayerConfig
 from hazardmap.digests import file_digest
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 KEEP_ENTRIES = 64  # the most recent entries kept; older ones are removed
 
 LAYER_SETTINGS = frozenset(
@@ -57,6 +58,14 @@ def _sidecars(main: Path) -> list[Path]:
     )
 
 
+@dataclass(frozen=True)
+class CacheEntry:
+    """What a cache entry holds: named arrays, and the warnings computing them gave."""
+
+    arrays: dict[str, np.ndarray]
+    warnings: list[str]
+
+
 class OverlayCache:
     """Overlay results by content key, in ``folder`` (None: no caching)."""
 
@@ -64,59 +73,60 @@ class OverlayCache:
         self.folder = folder
 
     @staticmethod
-    def key(config: Config, layer: LayerConfig) -> str:
-        villages = config.villages_path
-        parts = {
-            "format": CACHE_FORMAT,
-            "code": code_digest(),
-            "raster": file_digest(layer.raster_path),
-            "villages": [
-                file_digest(villages),
-                *(file_digest(p) for p in _sidecars(villages) if p.is_file()),
-            ],
-            "villages_settings": config.project.villages.model_dump(mode="json"),
-            "households": file_digest(config.households_path),
-            "households_settings": config.project.households.model_dump(mode="json"),
-            "layer": layer.spec.model_dump(mode="json", include=set(LAYER_SETTINGS)),
-            "min_area_share": config.project.risk.min_area_share,
-        }
+    def _hash(parts: dict[str, Any]) -> str:
+        parts = {"format": CACHE_FORMAT, "code": code_digest(), **parts}
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
-    def load(self, key: str) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]] | None:
+    @classmethod
+    def layer_key(cls, config: Config, layer: LayerConfig) -> str:
+        """A layer's overlay: its raster over the villages and households."""
+        villages = config.villages_path
+        settings = config.settings
+        return cls._hash(
+            {
+                "raster": file_digest(layer.raster_path),
+                "villages": [
+                    file_digest(villages),
+                    *(file_digest(p) for p in _sidecars(villages) if p.is_file()),
+                ],
+                "villages_settings": settings.villages.model_dump(mode="json"),
+                "households": file_digest(config.households_path),
+                "households_settings": settings.households.model_dump(mode="json"),
+                "layer": layer.spec.model_dump(mode="json", include=set(LAYER_SETTINGS)),
+                "min_area_share": settings.risk.min_area_share,
+            }
+        )
+
+    @classmethod
+    def relief_key(cls, backdrop: Path) -> str:
+        """The map's shaded relief of an elevation raster."""
+        return cls._hash({"relief": file_digest(backdrop)})
+
+    def load(self, key: str) -> CacheEntry | None:
         if self.folder is None:
             return None
         path = self.folder / f"{key}.npz"
         try:
             with np.load(path, allow_pickle=False) as data:
-                stats = {name: data[name] for name in ("mean", "max", "level")}
-                intensity = data["intensity"]
+                arrays = {name: data[name] for name in data.files if name != "warnings"}
                 warnings = json.loads(str(data["warnings"]))
         except (OSError, KeyError, ValueError):
             return None  # missing or damaged: compute again
         os.utime(path)
-        return stats, intensity, warnings
+        return CacheEntry(arrays, warnings)
 
-    def store(
-        self, key: str, stats: dict[str, np.ndarray], intensity: np.ndarray, warnings: list[str]
-    ) -> None:
+    def store(self, key: str, entry: CacheEntry) -> None:
         if self.folder is None:
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".partial")
             with os.fdopen(handle, "wb") as fh:
-                arrays = {
-                    **stats,
-                    "intensity": intensity,
-                    "warnings": np.array(json.dumps(warnings)),
-                }
-                np.savez(fh, **arrays)  # type: ignore[arg-type]
+                warnings = np.array(json.dumps(entry.warnings))
+                np.savez(fh, **entry.arrays, warnings=warnings)  # type: ignore[arg-type]
             os.replace(temporary, self.folder / f"{key}.npz")
             entries = sorted(self.folder.glob("*.npz"), key=lambda p: p.stat().st_mtime)
             for old in entries[:-KEEP_ENTRIES]:
                 old.unlink(missing_ok=True)
         except OSError:
             pass  # a cache that cannot be written only costs time
-
-    def describe(self) -> dict[str, Any]:
-        return {"folder": None if self.folder is None else str(self.folder)}

@@ -6,7 +6,7 @@ Exit codes: 0 success, 1 bad input or configuration, 2 wrong usage (click's own)
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ def _fail(exc: HazardmapError) -> None:
     sys.exit(1)
 
 
-def _warn(messages: list[str]) -> None:
+def _warn(messages: Sequence[str]) -> None:
     for message in messages:
         click.echo(f"warning: {message}", err=True)
 

@@ -29,6 +29,8 @@ from pydantic import (
 
 from hazardmap.errors import ConfigError, InputFileNotFoundError
 from hazardmap.gdal_names import split_netcdf_name
+from hazardmap.model.hazard import Curve, DamageSpec, Frequency, FrequencyType, HazardParams
+from hazardmap.model.interventions import Intervention
 from hazardmap.problems import Problems, shorten
 from hazardmap.vocabulary import HOUSEHOLD_FIELDS, HOUSING_TYPES, INCOME_COMPONENTS
 
@@ -37,7 +39,6 @@ NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 Bound = Annotated[float, AllowInfNan(True)]
 """A range's end: -inf and inf mean unbounded."""
-CurvePoints = list[tuple[float, float]]
 
 
 class _Strict(BaseModel):
@@ -45,7 +46,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-def _check_curve(points: CurvePoints, what: str) -> CurvePoints:
+def _check_curve(points: Curve, what: str) -> Curve:
     if len(points) < 2:
         raise ValueError(f"{what} needs at least two [x, value] points")
     xs = [x for x, _ in points]
@@ -56,7 +57,7 @@ def _check_curve(points: CurvePoints, what: str) -> CurvePoints:
     return points
 
 
-def _falls(points: CurvePoints) -> bool:
+def _falls(points: Curve) -> bool:
     return any(b < a for (_, a), (_, b) in pairwise(points))
 
 
@@ -151,6 +152,17 @@ class InterventionConfig(_Strict):
             _only_known(value, INCOME_COMPONENTS, "income component")
         return value
 
+    def intervention(self) -> Intervention:
+        """The model's view of this intervention."""
+        return Intervention(
+            name=self.name,
+            hazard=self.hazard,
+            cost_per_household=self.cost_per_household,
+            probability_factor=self.probability_factor,
+            damage_factor=self.damage_factor,
+            insure=self.insure,
+        )
+
     @model_validator(mode="after")
     def _changes_something(self) -> InterventionConfig:
         if self.probability_factor is None and not self.damage_factor and not self.insure:
@@ -175,8 +187,8 @@ class ProjectFile(_Strict):
 
 # ------------------------------------------------------------------------------ layer files
 class FrequencyConfig(_Strict):
-    type: Literal["probability", "rate", "table", "return_period"]
-    points: CurvePoints | None = None
+    type: FrequencyType
+    points: Curve | None = None
     damaging_fraction: Probability | None = None
 
     @model_validator(mode="after")
@@ -194,9 +206,6 @@ class FrequencyConfig(_Strict):
         if self.type != "rate" and self.damaging_fraction is not None:
             raise ValueError(f"damaging_fraction only applies to type = 'rate', not '{self.type}'")
         return self
-
-
-DamageSpec = float | CurvePoints
 
 
 class LayerFile(_Strict):
@@ -244,7 +253,7 @@ class LayerFile(_Strict):
     @classmethod
     def _damage_ratios(cls, value: dict[str, DamageSpec]) -> dict[str, DamageSpec]:
         for component, spec in value.items():
-            if isinstance(spec, list):
+            if isinstance(spec, tuple):
                 _check_curve(spec, f"damage.{component}")
                 ratios = [r for _, r in spec]
             else:
@@ -273,6 +282,17 @@ class LayerFile(_Strict):
             raise ValueError("crs_override = true needs crs, the CRS that replaces the file's")
         return self
 
+    def hazard_params(self) -> HazardParams:
+        """The model's view of this layer."""
+        frequency = Frequency(
+            type=self.frequency.type,
+            points=self.frequency.points or (),
+            damaging_fraction=self.frequency.damaging_fraction or 1.0,
+        )
+        return HazardParams(
+            name=self.name, frequency=frequency, damage=self.damage, housing=self.housing
+        )
+
     def curve_warnings(self) -> list[str]:
         """Curves that fall as x rises: allowed, but the model's monotonicity assumes they
         do not (a higher hazard never lowers the risk)."""
@@ -280,7 +300,7 @@ class LayerFile(_Strict):
         if self.frequency.points is not None and _falls(self.frequency.points):
             found.append("[frequency] points: the probability falls as x rises")
         for component, spec in self.damage.items():
-            if isinstance(spec, list) and _falls(spec):
+            if isinstance(spec, tuple) and _falls(spec):
                 found.append(f"[damage] {component}: the damage ratio falls as x rises")
         return found
 
@@ -340,7 +360,8 @@ class Config:
     """A validated project: the project file, its layers, and where everything lives."""
 
     file: Path
-    project: ProjectFile
+    settings: ProjectFile
+    """The project file's sections (``settings.project.name``, ``settings.risk``, ...)."""
     layers: tuple[LayerConfig, ...]
     warnings: tuple[str, ...] = ()
     """Settings that are allowed but probably not meant (e.g. a falling damage curve)."""
@@ -355,24 +376,24 @@ class Config:
 
     @property
     def villages_path(self) -> Path:
-        return self.resolve(self.project.villages.path)
+        return self.resolve(self.settings.villages.path)
 
     @property
     def households_path(self) -> Path:
-        return self.resolve(self.project.households.path)
+        return self.resolve(self.settings.households.path)
 
     @property
     def backdrop_path(self) -> Path | None:
-        backdrop = self.project.map.backdrop
+        backdrop = self.settings.map.backdrop
         return None if backdrop is None else self.resolve(backdrop)
 
     @property
     def outputs_dir(self) -> Path:
-        return self.resolve(self.project.outputs.dir)
+        return self.resolve(self.settings.outputs.dir)
 
     @property
     def layers_dir(self) -> Path:
-        return self.resolve(self.project.layers.dir)
+        return self.resolve(self.settings.layers.dir)
 
     @property
     def hazard_names(self) -> tuple[str, ...]:
@@ -589,7 +610,7 @@ def read_project(path: str | Path, problems: Problems) -> ConfigDraft:
             problems.record(ConfigError(*mismatches))
         else:
             warnings = tuple(w for layer in layers for w in layer.warnings())
-            config = Config(file=file, project=project, layers=layers, warnings=warnings)
+            config = Config(file=file, settings=project, layers=layers, warnings=warnings)
     return ConfigDraft(file, sections, layers, config)
 
 

@@ -1,4 +1,4 @@
-"""Coordinate systems in one place: parsing, China's offset systems, and fit checks.
+"""Coordinate systems in one place: parsing, China's offset systems, grids, fit checks.
 
 A declared system is either a CRS pyproj knows or one of China's offset systems (GCJ-02,
 BD-09), which no EPSG code describes: their coordinates are degrees shifted by published
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from affine import Affine
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as PyprojCRSError
 
@@ -144,6 +145,24 @@ def candidate_systems(lon: float, lat: float) -> list[CoordinateSystem]:
         systems += [system_of(CRS.from_epsg(4491 + zone6 - 13))]
         systems += [system_of(CRS.from_epsg(4502 + zone6 - 13))]
     return systems
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The geometry of a raster: its affine transform, shape and CRS."""
+
+    transform: Affine
+    width: int
+    height: int
+    crs: CRS
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) in the raster's CRS."""
+        t = self.transform
+        xs = (t.c, t.c + t.a * self.width)
+        ys = (t.f, t.f + t.e * self.height)
+        return (min(xs), min(ys), max(xs), max(ys))
 
 
 def same_crs(a: CRS, b: CRS) -> bool:

@@ -33,38 +33,13 @@ from hazardmap.crs import parse_system
 from hazardmap.errors import InputError
 from hazardmap.io import read_households, read_villages
 from hazardmap.io.coordinates import CoordinateSettings, check_coordinates
-from hazardmap.outputs.overlays import check_backdrop
 from hazardmap.problems import Problems, rows_summary
 from hazardmap.raster import Grid, open_source, zones_to_crs
+from hazardmap.raster.images import check_backdrop
+from hazardmap.results import Inputs
 
 UNCOVERED_TOLERANCE = 0.01
 """A raster may miss up to this share of the villages' area (a sliver along the edge)."""
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """Everything read and checked, ready to compute."""
-
-    config: Config
-    villages: gpd.GeoDataFrame
-    households: pd.DataFrame
-    """Standard columns, ``x``/``y`` in ``household_crs`` (NaN: placed by the village),
-    ``location_flag``."""
-    household_crs: CRS
-    grids: dict[str, Grid]
-    zones: dict[str, np.ndarray] = field(default_factory=dict)
-    """The villages' polygons in each raster CRS (by WKT), moved once."""
-
-    @property
-    def located(self) -> np.ndarray:
-        return np.isfinite(self.households["x"].to_numpy()) & np.isfinite(
-            self.households["y"].to_numpy()
-        )
-
-    @property
-    def village_index(self) -> np.ndarray:
-        """Each household's row in ``villages``."""
-        return pd.Index(self.villages["village_code"]).get_indexer(self.households["village_code"])
 
 
 def read_village_input(
@@ -88,7 +63,7 @@ def read_household_input(
     project_file: Path,
     villages: tuple[gpd.GeoDataFrame, Path] | None,
     problems: Problems,
-) -> tuple[pd.DataFrame, CRS] | None:
+) -> Households | None:
     """Households with checked coordinates, joined to the villages; without villages, the
     file is still read and checked on its own (and None returned)."""
     system = problems.attempt(
@@ -107,7 +82,8 @@ def read_household_input(
     if system is None or table is None or villages is None:
         return None
     village_table, villages_path = villages
-    unknown = ~table["village_code"].isin(village_table["village_code"]).to_numpy()
+    village_index = pd.Index(village_table["village_code"]).get_indexer(table["village_code"])
+    unknown = village_index < 0
     if unknown.any():
         lines = np.flatnonzero(unknown) + 2
         problems.record(
@@ -123,6 +99,7 @@ def read_household_input(
             table,
             system,
             village_table,
+            village_index,
             source=path,
             settings=CoordinateSettings(
                 county_tolerance_m=settings.county_tolerance_m,
@@ -135,7 +112,7 @@ def read_household_input(
     if coordinates is None:
         return None
     checked = table.assign(x=coordinates.x, y=coordinates.y, location_flag=coordinates.flags)
-    return checked, coordinates.crs
+    return Households(checked, coordinates.crs, village_index)
 
 
 def open_grid(layer: LayerConfig) -> Grid:
@@ -163,12 +140,22 @@ def check_extent(
         )
 
 
+@dataclass(frozen=True)
+class Households:
+    """The household table with checked coordinates in ``crs``, and each household's row
+    in the villages."""
+
+    table: pd.DataFrame
+    crs: CRS
+    village_index: np.ndarray
+
+
 @dataclass
 class InputsDraft:
     """What could be read, each part None where it failed (its problems are recorded)."""
 
     villages: gpd.GeoDataFrame | None = None
-    households: tuple[pd.DataFrame, CRS] | None = None
+    households: Households | None = None
     grids: dict[str, Grid] = field(default_factory=dict)
     zones: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -210,11 +197,19 @@ def read_inputs(
 
 def config_draft(config: Config) -> ConfigDraft:
     """A complete project seen as a draft, for the checks that take drafts."""
-    return ConfigDraft(config.file, dict(config.project), config.layers, config)
+    return ConfigDraft(config.file, dict(config.settings), config.layers, config)
 
 
 def assemble(config: Config, read: InputsDraft) -> Inputs:
     """The inputs of a project whose every part was read without error."""
     assert read.villages is not None and read.households is not None
-    households, crs = read.households
-    return Inputs(config, read.villages, households, crs, read.grids, read.zones)
+    households = read.households
+    return Inputs(
+        config,
+        read.villages,
+        households.table,
+        households.crs,
+        households.village_index,
+        read.grids,
+        read.zones,
+    )

@@ -1,24 +1,28 @@
-"""Rasters over villages and households: one strip-by-strip read per layer, and the cache.
+"""Rasters over villages and households, and as map images: the one costly step, cached.
 
 Per layer, the villages' coverage-weighted statistics and level and each household's value
 come from one scan of the raster. Layers on the same grid share the villages' pixel
-geometry and the households' cell entries. A layer whose inputs did not change since an
-earlier run is taken from the content-addressed cache (``cache.py``), warnings included.
+geometry and the households' cell entries. Each layer's map image (its raster warped to Web
+Mercator and classed by its levels) and the backdrop's shaded relief are made here too,
+through the same raster opener as the statistics (same band, masks and CRS). A layer whose
+inputs did not change since an earlier run is taken from the content-addressed cache
+(``cache.py``), image and warnings included.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 from pyproj import CRS
 
-from hazardmap.cache import OverlayCache
+from hazardmap.cache import CacheEntry, OverlayCache
 from hazardmap.config import LayerConfig
 from hazardmap.errors import InputError
-from hazardmap.inputs import Inputs
 from hazardmap.model.villages import hazard_level
 from hazardmap.problems import Problems
 from hazardmap.raster import (
@@ -31,20 +35,45 @@ from hazardmap.raster import (
     to_pixel_space,
     zones_to_crs,
 )
+from hazardmap.raster.images import layer_image, relief_image
 from hazardmap.raster.kernels import FRACTION
+from hazardmap.raster.source import SourceOptions
+from hazardmap.results import Inputs, MapImage
 
 
 @dataclass(frozen=True)
 class LayerOverlay:
-    """One layer over the villages (mean, max, level) and the households (value)."""
+    """One layer over the villages (mean, max, level), the households (value), and as the
+    map's image."""
 
     mean: np.ndarray
     maximum: np.ndarray
     level: np.ndarray
     value: np.ndarray
+    image: MapImage
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"mean": self.mean, "max": self.maximum, "level": self.level}
+        """The overlay as named arrays, for the cache."""
+        return {
+            "mean": self.mean,
+            "max": self.maximum,
+            "level": self.level,
+            "value": self.value,
+            **_image_arrays(self.image),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> LayerOverlay:
+        return cls(arrays["mean"], arrays["max"], arrays["level"], arrays["value"], _image(arrays))
+
+
+def _image_arrays(image: MapImage) -> dict[str, np.ndarray]:
+    return {"image": image.pixels, "image_bounds": np.asarray(image.bounds, dtype=np.float64)}
+
+
+def _image(arrays: dict[str, np.ndarray]) -> MapImage:
+    (south, west), (north, east) = arrays["image_bounds"].tolist()
+    return MapImage(arrays["image"], ((south, west), (north, east)))
 
 
 def _grid_key(grid: Grid) -> tuple[object, ...]:
@@ -57,7 +86,7 @@ class Overlayer:
     grid share the villages' pixel geometry and the households' cell entries."""
 
     villages: gpd.GeoDataFrame
-    grids: dict[str, Grid]
+    grids: Mapping[str, Grid]
     x: np.ndarray
     y: np.ndarray
     crs: CRS
@@ -80,7 +109,7 @@ class Overlayer:
             y=households["y"].to_numpy(),
             crs=inputs.household_crs,
             village_index=inputs.village_index,
-            min_area_share=inputs.config.project.risk.min_area_share,
+            min_area_share=inputs.config.settings.risk.min_area_share,
             problems=problems,
             zones=inputs.zones,
         )
@@ -127,7 +156,10 @@ class Overlayer:
         by_village = ~(np.isfinite(self.x) & np.isfinite(self.y))
         value[by_village] = mean[self.village_index[by_village]]
         self._report_missing(layer, value, has_data)
-        return LayerOverlay(mean=mean, maximum=red.maximum, level=level, value=value)
+        image = layer_image(
+            layer.raster_path, breaks, options=SourceOptions(**layer.source_options())
+        )
+        return LayerOverlay(mean, red.maximum, level, value, image)
 
     def _check_range(
         self, layer: LayerConfig, weight: np.ndarray, above: np.ndarray, n_breaks: int
@@ -169,16 +201,29 @@ def overlay_layers(
     overlays: dict[str, LayerOverlay] = {}
     reused = []
     for layer in inputs.config.layers:
-        key = cache.key(inputs.config, layer) if cache.folder is not None else ""
+        key = cache.layer_key(inputs.config, layer) if cache.folder is not None else ""
         hit = cache.load(key) if key else None
         if hit is not None:
-            stats, value, warnings = hit
-            overlays[layer.name] = LayerOverlay(stats["mean"], stats["max"], stats["level"], value)
-            problems.warn(*warnings)
+            overlays[layer.name] = LayerOverlay.from_arrays(hit.arrays)
+            problems.warn(*hit.warnings)
             reused.append(layer.name)
             continue
         before = len(problems.warnings)
         overlays[layer.name] = overlay = overlayer.layer(layer)
         if key:
-            cache.store(key, overlay.arrays(), overlay.value, problems.warnings[before:])
+            cache.store(key, CacheEntry(overlay.arrays(), problems.warnings[before:]))
     return overlays, reused
+
+
+def relief(backdrop: Path | None, cache: OverlayCache) -> MapImage | None:
+    """The backdrop's shaded relief for the map, from the cache when the file is unchanged."""
+    if backdrop is None:
+        return None
+    key = cache.relief_key(backdrop) if cache.folder is not None else ""
+    hit = cache.load(key) if key else None
+    if hit is not None:
+        return _image(hit.arrays)
+    image = relief_image(backdrop)
+    if key:
+        cache.store(key, CacheEntry(_image_arrays(image), []))
+    return image

@@ -163,13 +163,15 @@ def check_coordinates(
     households: pd.DataFrame,
     system: CoordinateSystem,
     villages: gpd.GeoDataFrame,
+    village_index: np.ndarray,
     *,
     source: Path,
     settings: CoordinateSettings,
     problems: Problems,
 ) -> CheckedCoordinates:
     """Find and handle suspicious coordinates (see the module's docstring); ``households``
-    holds ``x``/``y`` as the file gives them, in ``system``."""
+    holds ``x``/``y`` as the file gives them, in ``system``, and ``village_index`` each
+    household's row in ``villages``."""
     county = _County(villages, settings.county_tolerance_m)
     x = households["x"].to_numpy(dtype=float).copy()
     y = households["y"].to_numpy(dtype=float).copy()
@@ -200,7 +202,6 @@ def check_coordinates(
             f"{settings.county_tolerance_m:g} m beyond its villages); they take their "
             f"village's values ({rows_summary(lines[outside])})"
         )
-    village_index = pd.Index(villages["village_code"]).get_indexer(households["village_code"])
     better = _fits_offsets_better(
         county, system, x[inside], y[inside], village_index[inside], source
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-from hazardmap.vocabulary import INCOME_COMPONENTS
+from hazardmap.vocabulary import HOUSING_TYPES, INCOME_COMPONENTS
 
 
 @dataclass(frozen=True)
@@ -30,3 +31,15 @@ class HouseholdArrays:
 
     def __len__(self) -> int:
         return int(self.income.shape[0])
+
+    @classmethod
+    def from_table(cls, households: pd.DataFrame) -> HouseholdArrays:
+        """The arrays of a household table with the standard columns."""
+        return cls(
+            income=households["income_pc"].to_numpy(dtype=np.float64),
+            shares=households[[f"share_{c}" for c in INCOME_COMPONENTS]].to_numpy(dtype=np.float64),
+            insured=households["insured"].to_numpy(dtype=bool),
+            housing=pd.Categorical(households["housing"], categories=HOUSING_TYPES).codes.astype(
+                np.int64
+            ),
+        )

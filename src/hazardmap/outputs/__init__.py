@@ -5,15 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hazardmap.outputs.changes import write_changes
 from hazardmap.outputs.manifest import build_manifest, write_manifest
 from hazardmap.outputs.report import write_report
 from hazardmap.outputs.staging import staged_folder
-from hazardmap.outputs.tables import write_households, write_priorities, write_villages
+from hazardmap.outputs.tables import (
+    write_changes,
+    write_households,
+    write_priorities,
+    write_villages,
+)
 from hazardmap.outputs.webmap import write_map
 
 if TYPE_CHECKING:
-    from hazardmap.pipeline import RunResult
+    from hazardmap.results import RunResult
 
 
 def write_outputs(result: RunResult, target: Path, *, total_seconds: float) -> Path:

@@ -152,25 +152,14 @@ def village_map(
         return _png(fig)
 
 
-def class_chart(
-    households: pd.DataFrame, hazards: dict[str, str], thresholds: list[float]
-) -> bytes:
-    """Households per risk class, for each hazard and combined (stacked bars)."""
+def class_chart(risk_classes: pd.DataFrame, hazards: dict[str, str]) -> bytes:
+    """Households per risk class, for each hazard and combined (stacked bars);
+    ``risk_classes`` holds the counts (columns 0-4) by hazard name and 'combined'."""
     import matplotlib.pyplot as plt
 
-    from hazardmap.model.risk import classify
-
     with plt.rc_context(_style()):
-        rows = {
-            _text(title): pd.Series(
-                classify(households[f"{h}_risk"].to_numpy(dtype=float), thresholds)
-            )
-            for h, title in hazards.items()
-        }
-        rows[_label("Combined 综合", "Combined")] = households["risk_class"]
-        counts = pd.DataFrame(
-            {k: v.value_counts().reindex(range(5), fill_value=0) for k, v in rows.items()}
-        ).T
+        labels = [_text(hazards[h]) for h in hazards] + [_label("Combined 综合", "Combined")]
+        counts = risk_classes.loc[[*hazards, "combined"]].set_axis(labels)
         fig, ax = plt.subplots(figsize=(7.2, 2.8))
         left = np.zeros(len(counts))
         for k in (1, 2, 3, 4, 0):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from hazardmap.digests import file_digest
 
 if TYPE_CHECKING:
-    from hazardmap.pipeline import RunResult
+    from hazardmap.results import RunResult
 
 _VERSIONED = ("numpy", "pandas", "geopandas", "shapely", "pyproj", "rasterio", "numba", "folium")
 _SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
@@ -108,10 +108,10 @@ def build_manifest(result: RunResult, total_seconds: float) -> dict[str, Any]:
     config = result.config
     return {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "project": config.project.project.name,
+        "project": config.settings.project.name,
         "inputs": input_files(result),
         "configuration": {
-            "project": portable(config.project.model_dump(), config.root),
+            "project": portable(config.settings.model_dump(), config.root),
             "layers": {
                 layer.name: portable(layer.spec.model_dump(), layer.file.parent)
                 for layer in config.layers

@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader
 from hazardmap.outputs import figures
 
 if TYPE_CHECKING:
-    from hazardmap.pipeline import RunResult
+    from hazardmap.results import RunResult
 
 
 TOP_VILLAGES = 15
@@ -66,7 +66,7 @@ def build_report(result: RunResult, folder: Path, created: str) -> str:
         (folder / f"map_{h}.png").write_bytes(png)
         maps.append({"uri": _uri(png), "title": f"{title}: village level 村级等级"})
     charts = []
-    classes = figures.class_chart(households, titles, list(config.project.risk.classes))
+    classes = figures.class_chart(result.risk_classes, titles)
     towns = figures.township_chart(villages, titles)
     (folder / "chart_classes.png").write_bytes(classes)
     (folder / "chart_townships.png").write_bytes(towns)
@@ -108,7 +108,7 @@ def build_report(result: RunResult, folder: Path, created: str) -> str:
                 ],
             }
         )
-    budget = config.project.planning.budget_cny
+    budget = config.settings.planning.budget_cny
     chosen = priorities[priorities["chosen"]]
     spent, avoided = chosen["cost_cny"].sum(), chosen["returns_avoided"].sum()
     budget_note = (
@@ -122,9 +122,9 @@ def build_report(result: RunResult, folder: Path, created: str) -> str:
         loader=PackageLoader("hazardmap.outputs", "templates"), autoescape=True
     )
     return environment.get_template("report.html.j2").render(
-        title=f"hazardmap: {config.project.project.name}",
+        title=f"hazardmap: {config.settings.project.name}",
         created=created,
-        line=_n(config.project.project.monitoring_line, 0),
+        line=_n(config.settings.project.monitoring_line, 0),
         headline={
             "households": _n(len(households)),
             "high_households": _n(int(high.sum())),

@@ -23,10 +23,10 @@ import pandas as pd
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
-from hazardmap.outputs.overlays import hillshade_overlay, layer_overlay
+from hazardmap.outputs.images import coloured, data_uri
 
 if TYPE_CHECKING:
-    from hazardmap.pipeline import RunResult
+    from hazardmap.results import RunResult
 
 RISK_CLASS_COLOURS = {0: "#bdbdbd", 1: "#1a9850", 2: "#fee08b", 3: "#fc8d59", 4: "#d73027"}
 RISK_CLASS_LABELS = {
@@ -322,17 +322,16 @@ def build_map(result: RunResult) -> folium.Map:
     page = cast(Figure, fmap.get_root())
     page.header.add_child(Element(_leaflet_assets()), name="leaflet_inline")
 
-    backdrop = config.backdrop_path
-    if backdrop is not None:
-        shade = hillshade_overlay(backdrop)
+    relief = result.relief
+    if relief is not None:
         folium.raster_layers.ImageOverlay(
-            shade.data_uri,
-            bounds=shade.bounds,
+            data_uri(relief.pixels, jpeg=True),
+            bounds=[list(corner) for corner in relief.bounds],
             name="Hillshade, offline 地形晕渲（离线）",
             overlay=False,
         ).add_to(fmap)
     folium.TileLayer(
-        "OpenStreetMap", name="OpenStreetMap, online 在线底图", overlay=False, show=backdrop is None
+        "OpenStreetMap", name="OpenStreetMap, online 在线底图", overlay=False, show=relief is None
     ).add_to(fmap)
 
     breaks = _returns_breaks(villages["expected_returns"].to_numpy(dtype=float))
@@ -436,14 +435,12 @@ def build_map(result: RunResult) -> folium.Map:
         )
         sections[f"level_{h}"] = section
         layer_keys.append((levels.get_name(), f"level_{h}"))
-        image = layer_overlay(
-            layer.raster_path,
-            tuple(float(b) for b in layer.spec.levels),
-            [LEVEL_COLOURS[k] for k in (1, 2, 3, 4)],
-            **layer.source_options(),
-        )
+        image = result.layer_images[h]
         raster = folium.raster_layers.ImageOverlay(
-            image.data_uri, bounds=image.bounds, name=f"{hazard_titles[h]}: raster 栅格", show=False
+            data_uri(coloured(image, [LEVEL_COLOURS[k] for k in (1, 2, 3, 4)])),
+            bounds=[list(corner) for corner in image.bounds],
+            name=f"{hazard_titles[h]}: raster 栅格",
+            show=False,
         ).add_to(fmap)
         sections[f"raster_{h}"] = section.replace(" level 等级</b>", " (raster 栅格)</b>")
         layer_keys.append((raster.get_name(), f"raster_{h}"))
@@ -464,7 +461,7 @@ def build_map(result: RunResult) -> folium.Map:
         )
         layer_keys.append((moved.get_name(), "changes"))
 
-    if config.project.map.households:
+    if config.settings.map.households:
         people = HouseholdLayer(result.households, "Households by risk 农户风险").add_to(fmap)
         sections["households"] = "<b>Households 农户 (risk class)</b>" + _swatches(
             [(RISK_CLASS_COLOURS[k], RISK_CLASS_LABELS[k]) for k in (4, 3, 2, 1, 0)]
@@ -487,5 +484,5 @@ def write_map(result: RunResult, path: Path) -> None:
     """Render the map and write it as one self-contained HTML file."""
     fmap = build_map(result)
     page = cast(Figure, fmap.get_root())
-    page.title = "hazardmap: " + html.escape(result.config.project.project.name)
+    page.title = "hazardmap: " + html.escape(result.config.settings.project.name)
     fmap.save(str(path))

@@ -15,8 +15,8 @@ from functools import cached_property
 import numpy as np
 import shapely
 
+from hazardmap.crs import Grid
 from hazardmap.raster import kernels
-from hazardmap.raster.source import Grid
 
 _POLYGON = shapely.GeometryType.POLYGON
 _MULTIPOLYGON = shapely.GeometryType.MULTIPOLYGON

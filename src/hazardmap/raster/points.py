@@ -12,10 +12,11 @@ import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 
+from hazardmap.crs import Grid
 from hazardmap.errors import CRSError, InputError
 from hazardmap.raster.engine import PointJob, scan
 from hazardmap.raster.geometry import PixelPoints, to_pixel_points
-from hazardmap.raster.source import Grid, RasterSource, open_source
+from hazardmap.raster.source import RasterSource, open_source
 
 if TYPE_CHECKING:
     import xarray as xr

@@ -19,31 +19,13 @@ import numpy as np
 from affine import Affine
 from pyproj import CRS
 
-from hazardmap.crs import parse_crs, same_crs
+from hazardmap.crs import Grid, parse_crs, same_crs
 from hazardmap.errors import CRSError, InputError, InputFileNotFoundError
 from hazardmap.gdal_names import netcdf_name, split_netcdf_name
 from hazardmap.raster.kernels import fill_missing
 
 if TYPE_CHECKING:
     import xarray as xr
-
-
-@dataclass(frozen=True)
-class Grid:
-    """The geometry of a raster: its affine transform, shape and CRS."""
-
-    transform: Affine
-    width: int
-    height: int
-    crs: CRS
-
-    @property
-    def bounds(self) -> tuple[float, float, float, float]:
-        """(left, bottom, right, top) in the raster's CRS."""
-        t = self.transform
-        xs = (t.c, t.c + t.a * self.width)
-        ys = (t.f, t.f + t.e * self.height)
-        return (min(xs), min(ys), max(xs), max(ys))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""changes.csv: what moved since the previous run in the same output folder.
+"""The changes between two runs: villages whose risk class or a hazard level moved.
 
 A village is listed when its risk class or any hazard level changed, or when it appears
 or disappears, with the old and new values and the change in expected returns.
@@ -6,13 +6,10 @@ or disappears, with the old and new values and the change in expected returns.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from hazardmap.outputs.tables import restore_formulas, write_csv
 
 
 def _tracked(hazards: tuple[str, ...]) -> list[str]:
@@ -62,21 +59,3 @@ def compare_runs(
     return table.sort_values(
         "change_expected_returns", key=lambda s: -s.abs(), na_position="last", kind="stable"
     )
-
-
-def read_previous(folder: Path) -> pd.DataFrame | None:
-    """The village table of the run that wrote ``folder``, if there is one to read."""
-    path = folder / "villages.csv"
-    if not path.is_file():
-        return None
-    try:
-        table = pd.read_csv(path, dtype={"village_code": str}, encoding="utf-8-sig")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
-        return None  # not ours, or damaged by hand: there is nothing to compare with
-    return restore_formulas(table)  # the codes and names as they were, not as written
-
-
-def write_changes(changes: pd.DataFrame | None, hazards: tuple[str, ...], folder: Path) -> None:
-    """changes.csv; only its header when there was no previous run to compare with."""
-    table = pd.DataFrame(columns=change_columns(hazards)) if changes is None else changes
-    write_csv(table, folder / "changes.csv")

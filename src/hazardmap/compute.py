@@ -1,0 +1,207 @@
+"""compute(inputs) -> RunResult: overlays, the risk model, the tables the writers write.
+
+Everything a writer needs is computed here and held by the frozen result: the village,
+household and priority tables, the households per risk class, the map images, and the
+changes since the previous run. Nothing here reads an input file or writes an output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from hazardmap.cache import OverlayCache
+from hazardmap.clock import StageClock
+from hazardmap.crs import WGS84, CoordinateSystem
+from hazardmap.model import HazardParams, HouseholdArrays, assess_households
+from hazardmap.model.changes import compare_runs
+from hazardmap.model.interventions import rank_interventions, returns_avoided
+from hazardmap.model.risk import HouseholdRisk, classify
+from hazardmap.model.villages import aggregate_households
+from hazardmap.overlay import LayerOverlay, overlay_layers, relief
+from hazardmap.problems import Problems
+from hazardmap.results import Inputs, RunResult
+
+
+def household_table(inputs: Inputs, risk: HouseholdRisk, classes: list[float]) -> pd.DataFrame:
+    """One row per household: where its values came from, its risk, and per hazard the
+    value, event probability, loss and risk; coordinates in WGS84."""
+    hh = inputs.households
+    lon, lat = CoordinateSystem("", inputs.household_crs).transform(
+        hh["x"].to_numpy(), hh["y"].to_numpy(), WGS84
+    )
+    table: dict[str, Any] = {
+        "household_id": hh["household_id"].to_numpy(),
+        "village_code": hh["village_code"].to_numpy(),
+        "location_source": np.where(inputs.located, "gps", "village"),
+        "location_flag": hh["location_flag"].to_numpy(),
+        "q0": risk.q0,
+        "risk": risk.risk,
+        "risk_class": classify(risk.risk, classes),
+    }
+    for name, outcome in risk.hazards.items():
+        table[f"{name}_value"] = outcome.value
+        table[f"{name}_p"] = outcome.probability
+        table[f"{name}_loss"] = outcome.loss
+        table[f"{name}_risk"] = outcome.risk
+    table |= {
+        "category": hh["category"].to_numpy(),
+        "members": hh["members"].to_numpy(),
+        "lon": lon,
+        "lat": lat,
+    }
+    return pd.DataFrame(table)
+
+
+def village_table(
+    inputs: Inputs,
+    households: pd.DataFrame,
+    risk: HouseholdRisk,
+    overlays: Mapping[str, LayerOverlay],
+    classes: list[float],
+) -> gpd.GeoDataFrame:
+    """One row per village: household aggregates, risk class, and per hazard the raster
+    statistics, level and expected returns; polygons in EPSG:4326."""
+    villages = inputs.villages
+    codes = villages["village_code"].tolist()
+    aggregates = aggregate_households(
+        codes,
+        households["village_code"].to_numpy(),
+        households["members"].to_numpy(),
+        risk.risk,
+        households["risk_class"].to_numpy(),
+        {name: outcome.risk for name, outcome in risk.hazards.items()},
+    )
+    table = pd.DataFrame(
+        {
+            "village_code": codes,
+            "name": villages["name"].to_numpy(),
+            "township": villages["township"].to_numpy(),
+        }
+    )
+    table = table.merge(aggregates, on="village_code", how="left", validate="one_to_one")
+    table.insert(
+        list(table.columns).index("risk_mean") + 1,
+        "risk_class",
+        classify(table["risk_mean"].to_numpy(), classes),
+    )
+    for name, overlay in overlays.items():
+        table[f"{name}_mean"] = overlay.mean
+        table[f"{name}_max"] = overlay.maximum
+        table[f"{name}_level"] = overlay.level
+        table[f"{name}_expected_returns"] = table.pop(f"{name}_expected_returns")
+    return gpd.GeoDataFrame(table, geometry=villages.geometry.to_crs(4326).values, crs=4326)
+
+
+def priorities(
+    inputs: Inputs,
+    arrays: HouseholdArrays,
+    hazards: list[HazardParams],
+    intensities: Mapping[str, np.ndarray],
+    risk: HouseholdRisk,
+    villages: pd.DataFrame,
+) -> pd.DataFrame:
+    """Every (village, intervention) pair that avoids returns, ranked, chosen on the budget."""
+    settings = inputs.config.settings
+    model = settings.project
+    interventions = [item.intervention() for item in settings.interventions]
+    codes = villages["village_code"].tolist()
+    household_villages = inputs.households["village_code"].to_numpy()
+    avoided = {
+        item.name: pd.Series(
+            returns_avoided(
+                item,
+                arrays,
+                hazards,
+                intensities,
+                risk,
+                line=model.monitoring_line,
+                sigma=model.income_sigma,
+                cover=model.insurance_cover,
+            )
+        )
+        .groupby(household_villages)
+        .sum()
+        .reindex(codes, fill_value=0.0)
+        .to_numpy()
+        for item in interventions
+    }
+    return rank_interventions(
+        pd.DataFrame(avoided, index=range(len(codes))),
+        interventions,
+        villages[["village_code", "name", "n_households"]],
+        settings.planning.budget_cny,
+    )
+
+
+def risk_classes(
+    households: pd.DataFrame, hazards: tuple[str, ...], classes: list[float]
+) -> pd.DataFrame:
+    """Households per risk class (columns 0-4) for each hazard's risk and the combined one."""
+    counts = {
+        name: classify(households[f"{name}_risk"].to_numpy(dtype=float), classes)
+        for name in hazards
+    }
+    counts["combined"] = households["risk_class"].to_numpy()
+    return pd.DataFrame(
+        {name: np.bincount(c.astype(np.int64), minlength=5)[:5] for name, c in counts.items()}
+    ).T
+
+
+def compute(
+    inputs: Inputs,
+    problems: Problems | None = None,
+    clock: StageClock | None = None,
+    cache: OverlayCache | None = None,
+    previous: pd.DataFrame | None = None,
+) -> RunResult:
+    """Village statistics, household risk, village risk, ranked interventions, and the
+    changes since ``previous`` (an earlier run's village table)."""
+    problems = problems or Problems()
+    clock = clock or StageClock()
+    cache = cache or OverlayCache(None)
+    config = inputs.config
+    model = config.settings.project
+    classes = list(config.settings.risk.classes)
+    with clock.stage("overlay rasters"):
+        overlays, reused = overlay_layers(inputs, problems, cache)
+        shade = relief(config.backdrop_path, cache)
+    intensities = {name: overlay.value for name, overlay in overlays.items()}
+
+    with clock.stage("household risk"):
+        arrays = HouseholdArrays.from_table(inputs.households)
+        hazards = [layer.spec.hazard_params() for layer in config.layers]
+        risk = assess_households(
+            arrays,
+            hazards,
+            intensities,
+            line=model.monitoring_line,
+            sigma=model.income_sigma,
+            cover=model.insurance_cover,
+        )
+        households = household_table(inputs, risk, classes)
+
+    with clock.stage("village risk"):
+        villages = village_table(inputs, households, risk, overlays, classes)
+
+    with clock.stage("interventions"):
+        ranked = priorities(inputs, arrays, hazards, intensities, risk, villages)
+    current = pd.DataFrame(villages.drop(columns="geometry"))
+    return RunResult(
+        villages=villages,
+        households=households,
+        priorities=ranked,
+        config=config,
+        grids=inputs.grids,
+        timings=dict(clock.timings),
+        warnings=tuple(problems.warnings),
+        changes=None if previous is None else compare_runs(previous, current, config.hazard_names),
+        reused_layers=tuple(reused),
+        risk_classes=risk_classes(households, config.hazard_names, classes),
+        layer_images={name: overlay.image for name, overlay in overlays.items()},
+        relief=shade,
+    )
