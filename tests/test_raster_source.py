@@ -3,11 +3,13 @@ infinite cells; and the map's overlays reading by the same rules."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 import shapely
@@ -17,16 +19,18 @@ from pyproj import CRS
 
 from hazardmap import errors, zonal_stats
 from hazardmap.gdal_names import split_netcdf_name
-from hazardmap.outputs.overlays import (
+from hazardmap.raster import FileSource, ZonalJob, open_source, sample, scan, to_pixel_space
+from hazardmap.raster.engine import _window_task
+from hazardmap.raster.images import (
     check_backdrop,
-    hillshade_overlay,
-    layer_overlay,
+    layer_image,
+    relief_image,
     warp_to_web_mercator,
 )
-from hazardmap.raster import FileSource, ZonalJob, open_source, scan, to_pixel_space
-from hazardmap.raster.engine import _window_task
 from hazardmap.raster.kernels import COVERAGE_RULES, fill_missing
 from hazardmap.raster.source import SourceOptions, settle_crs
+from hazardmap.results import MISSING_CLASS
+from tests.helpers import invoke, set_key
 
 UTM = "EPSG:32648"
 TRANSFORM = Affine(100, 0, 500_000, 0, -100, 3_930_000)
@@ -256,7 +260,8 @@ def test_a_dataarray_follows_the_same_crs_rules() -> None:
     da.attrs["crs"] = UTM
     with pytest.raises(errors.CRSError, match="own CRS is EPSG:32648"):
         open_source(da, declared_crs="EPSG:4326")
-    assert open_source(da, declared_crs="EPSG:4326", crs_override=True).grid.crs.to_epsg() == 4326
+    overridden = open_source(da, declared_crs="EPSG:32647", crs_override=True)
+    assert overridden.grid.crs.to_epsg() == 32647
 
 
 # ------------------------------------------------------------------------ damaged files
@@ -375,8 +380,8 @@ def test_the_map_image_reads_by_the_same_rules(three_bands: Path, tmp_path: Path
     path = write_bands(tmp_path / "special.tif", special)
     values, _ = warp_to_web_mercator(path, nodata=7.0)
     assert set(np.unique(values[np.isfinite(values)]).tolist()) == {1.0}
-    overlay = layer_overlay(path, (0.5, 1.5, 2.5), ["#000000"] * 4, nodata=7.0)
-    assert overlay.data_uri.startswith("data:image/png;base64,")
+    image = layer_image(path, (0.5, 1.5, 2.5), options=SourceOptions(nodata=7.0))
+    assert set(np.unique(image.pixels).tolist()) <= {1, MISSING_CLASS}  # 1.0: class 1
 
 
 def test_the_map_image_of_a_truncated_file_is_a_one_line_error(truncated: Path) -> None:
@@ -412,7 +417,7 @@ def backdrops(tmp_path: Path, truncated: Path) -> dict[str, Path]:
 def test_a_bad_backdrop_is_a_one_line_error(
     backdrops: dict[str, Path], name: str, error: type[Exception], text: str
 ) -> None:
-    for render in (check_backdrop, hillshade_overlay):
+    for render in (check_backdrop, relief_image):
         with pytest.raises(error) as caught:
             render(backdrops[name])
         message = str(caught.value)
@@ -422,4 +427,378 @@ def test_a_bad_backdrop_is_a_one_line_error(
 
 def test_a_good_backdrop_passes_the_check(backdrops: dict[str, Path]) -> None:
     assert check_backdrop(backdrops["good"]) is None
-    assert hillshade_overlay(backdrops["good"]).data_uri.startswith("data:image/jpeg;base64,")
+    relief = relief_image(backdrops["good"])
+    assert relief.pixels.dtype == np.uint8 and relief.pixels.shape[0] > 0
+
+
+# ------------------------------------------------------------------ a CRS not on Earth
+LOCAL_WKT = (
+    'LOCAL_CS["site grid",LOCAL_DATUM["site",32767],UNIT["metre",1],AXIS["E",EAST],AXIS["N",NORTH]]'
+)
+
+
+@pytest.fixture
+def local_grid(tmp_path: Path) -> Path:
+    """A raster in an engineering (local) CRS: no transformation to EPSG:4326 exists."""
+    values = np.linspace(0, 1, 12, dtype=np.float32).reshape(1, 3, 4)
+    return write_bands(tmp_path / "local.tif", values, crs=rasterio.crs.CRS.from_wkt(LOCAL_WKT))
+
+
+def assert_one_line(message: str, path: Path, *parts: str) -> None:
+    assert message.startswith(str(path)) and "\n" not in message
+    for part in parts:
+        assert part in message, (part, message)
+
+
+def test_a_local_crs_is_refused_on_opening(local_grid: Path) -> None:
+    for read in (
+        FileSource,
+        warp_to_web_mercator,
+        lambda p: zonal_stats(p, squares((0, 0, 2, 2)), ["mean"]),  # was a pyproj ProjError
+    ):
+        with pytest.raises(errors.CRSError) as caught:
+            read(local_grid)
+        assert_one_line(
+            str(caught.value),
+            local_grid,
+            "site grid",
+            "has no place on Earth",
+            "gdal_edit.py -a_srs EPSG:....",
+            "crs_override = true",
+        )
+    # the fix the message gives: declare the real CRS over the file's own
+    with FileSource(local_grid, declared_crs=UTM, crs_override=True) as source:
+        assert source.grid.crs.to_epsg() == 32648
+    values, _ = warp_to_web_mercator(local_grid, declared_crs=UTM, crs_override=True)
+    assert np.nanmax(values) == 1.0
+
+
+def test_a_declared_local_crs_says_to_declare_the_real_one(raster_file: Callable) -> None:
+    path = raster_file(np.ones((3, 3)), TRANSFORM, None)
+    with pytest.raises(errors.CRSError) as caught:
+        FileSource(path, declared_crs=LOCAL_WKT)
+    assert_one_line(str(caught.value), path, "no place on Earth", "declare the real CRS")
+
+
+def test_a_local_crs_backdrop_is_refused(local_grid: Path) -> None:
+    for render in (check_backdrop, relief_image):  # was CPLE_NotSupportedError
+        with pytest.raises(errors.CRSError) as caught:
+            render(local_grid)
+        assert_one_line(
+            str(caught.value), local_grid, "no place on Earth", "gdal_edit.py -a_srs EPSG:...."
+        )
+        assert "layer file" not in str(caught.value)
+
+
+def test_a_raster_whose_centre_is_no_place_in_its_crs_is_refused(tmp_path: Path) -> None:
+    # UTM metres labelled as degrees: check_backdrop passed it, the relief was a GDAL traceback
+    values = np.ones((1, 3, 4), dtype=np.float32)
+    path = write_bands(tmp_path / "metres.tif", values, crs="EPSG:4326")
+    for render in (check_backdrop, relief_image, FileSource):
+        with pytest.raises(errors.CRSError) as caught:
+            render(path)
+        assert_one_line(
+            str(caught.value), path, "no place on Earth in its CRS EPSG:4326", "gdal_edit.py"
+        )
+
+
+def test_a_dataarray_in_a_local_crs_is_refused() -> None:
+    x = 500_050.0 + 100 * np.arange(3)
+    y = 3_929_950.0 - 100 * np.arange(3)
+    da = xr.DataArray(np.ones((3, 3)), dims=("y", "x"), coords={"y": y, "x": x})
+    da.attrs["crs"] = LOCAL_WKT
+    with pytest.raises(errors.CRSError, match=r"DataArray: its CRS site grid .* no place on Earth"):
+        open_source(da)
+
+
+def test_a_run_with_a_local_crs_layer_or_backdrop_is_one_error_line(tiny_copy: Path) -> None:
+    slope = tiny_copy.parent / "data" / "slope.tif"
+    local = rasterio.crs.CRS.from_wkt(LOCAL_WKT)
+    with rasterio.open(slope) as src:
+        values, transform = src.read(), src.transform
+    original = slope.read_bytes()
+    write_bands(slope, values, transform=transform, crs=local)
+    code, out, err = invoke("run", "--config", str(tiny_copy))
+    assert code == 1 and "Traceback" not in out + err
+    assert re.fullmatch(
+        r"error: .*slope\.tif: its CRS site grid .*crs_override = true", err.strip()
+    )
+    slope.write_bytes(original)
+    write_bands(slope.with_name("dem.tif"), values, transform=transform, crs=local)
+    set_key(tiny_copy, "map", "backdrop", '"data/dem.tif"')
+    code, out, err = invoke("run", "--config", str(tiny_copy))
+    assert code == 1 and "Traceback" not in out + err
+    assert re.fullmatch(r"error: .*dem\.tif: its CRS site grid .*no place on Earth.*", err.strip())
+
+
+# ------------------------------------------------------------------ scale and offset
+HAIL_DAYS = np.array([[[150, 275, -1], [0, 1234, 32767]]], dtype=np.int16)  # days x 100
+
+
+def scaled(path: Path, raw: np.ndarray, scale: float, offset: float = 0.0, **kw: object) -> Path:
+    write_bands(path, raw, **kw)  # type: ignore[arg-type]
+    with rasterio.open(path, "r+") as dst:
+        dst.scales = (scale,) * raw.shape[0]
+        dst.offsets = (offset,) * raw.shape[0]
+    return path
+
+
+def test_a_scaled_band_is_read_as_its_unscaled_values(tmp_path: Path) -> None:
+    path = scaled(tmp_path / "hail.tif", HAIL_DAYS, 0.01, nodata=-1)
+    expected = (HAIL_DAYS[0] * 0.01).astype(np.float32)
+    expected[0, 2] = np.nan  # nodata -1 is compared with the stored value
+    with FileSource(path) as source:
+        got = whole_raster(source)
+    assert got.dtype == np.float32  # int16 steps of 0.01: float32 holds them closely enough
+    np.testing.assert_array_equal(got, expected)
+    with FileSource(path, nodata=1234) as source:  # the layer's nodata: a stored value too
+        assert np.isnan(whole_raster(source)).tolist() == [
+            [False, False, True],
+            [False, True, False],
+        ]
+    # statistics, samples and the map image all see hail days, not hail days x 100
+    got_stats = zonal_stats(path, squares((0, 0, 2, 2)), ["mean", "max"])
+    assert got_stats["max"].tolist() == [pytest.approx(12.34)]
+    assert got_stats["mean"].tolist() == [pytest.approx((1.5 + 2.75 + 0 + 12.34) / 4)]
+    centres = gpd.GeoSeries(
+        [shapely.Point(TRANSFORM * (c + 0.5, r + 0.5)) for r, c in ((0, 1), (1, 2))], crs=UTM
+    )
+    np.testing.assert_allclose(sample(path, centres), [2.75, 327.67], rtol=1e-6)
+    values, _ = warp_to_web_mercator(path)
+    assert np.nanmax(values) == pytest.approx(327.67) and np.nanmin(values) == 0.0
+    image = layer_image(path, (1.0, 10.0, 100.0))
+    assert set(np.unique(image.pixels).tolist()) == {0, 1, 2, 3, MISSING_CLASS}
+
+
+def test_an_offset_is_added_after_the_scale(tmp_path: Path) -> None:
+    kelvin = np.array([[[0, 100, -32768]]], dtype=np.int16)
+    path = scaled(tmp_path / "t.tif", kelvin, 0.01, 273.15, nodata=-32768)
+    with FileSource(path) as source:
+        got = whole_raster(source)
+    np.testing.assert_array_equal(got[0, :2], np.array([273.15, 274.15], np.float32))
+    assert np.isnan(got[0, 2])
+    values, _ = warp_to_web_mercator(path)
+    assert np.nanmin(values) == pytest.approx(273.15) and np.nanmax(values) == pytest.approx(274.15)
+
+
+def test_a_packed_netcdf_variable_is_read_unpacked(tmp_path: Path) -> None:
+    """CF packing (int16 with scale_factor and _FillValue), as climate data often comes:
+    GDAL reports it as the band's scale and nodata."""
+    path = tmp_path / "packed.nc"
+    spei = np.round(np.linspace(-2.5, 2.5, 48).reshape(6, 8), 2)
+    spei[0, 0] = np.nan
+    packing = {"dtype": "int16", "scale_factor": 0.01, "_FillValue": -32767}
+    xr.Dataset({"spei": (("lat", "lon"), spei)}, coords=lonlat_coords()).to_netcdf(
+        path, engine="scipy", encoding={"spei": packing}
+    )
+    with FileSource(path, declared_crs="EPSG:4326") as source:
+        np.testing.assert_allclose(whole_raster(source), spei, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "scale", "offset", "float_type"),
+    [
+        ("uint8", 0.5, 0.0, np.float32),
+        ("uint16", 0.01, 0.0, np.float32),
+        ("uint16", 0.01, 1e6, np.float64),  # a millionth of the values: float32 blurs steps
+        ("int32", 0.01, 0.0, np.float64),
+        ("float32", 0.1, 0.0, np.float64),  # a float32 times 0.1 is no float32
+        ("float64", 2.0, 1.0, np.float64),
+    ],
+)
+def test_scaled_values_keep_the_precision_of_the_stored_ones(
+    tmp_path: Path, dtype: str, scale: float, offset: float, float_type: type
+) -> None:
+    raw = np.array([[[1, 3, 200]]], dtype=dtype)
+    path = scaled(tmp_path / "s.tif", raw, scale, offset, nodata=None)
+    with FileSource(path) as source:
+        got = whole_raster(source)
+    assert got.dtype == float_type
+    np.testing.assert_array_equal(
+        got, (raw[0].astype(np.float64) * scale + offset).astype(float_type)
+    )
+
+
+def test_a_band_without_scale_takes_no_extra_step(tmp_path: Path) -> None:
+    path = write_bands(tmp_path / "plain.tif", HAIL_DAYS, nodata=-1)
+    with FileSource(path) as source:
+        assert source.scaling is None and source.dtype == np.float32
+        assert np.nanmax(whole_raster(source)) == 32767.0
+
+
+@pytest.mark.parametrize(
+    ("scale", "offset"), [(0.0, 0.0), (float("nan"), 0.0), (1.0, float("inf"))]
+)
+def test_an_unusable_scale_or_offset_is_refused(
+    tmp_path: Path, scale: float, offset: float
+) -> None:
+    path = scaled(tmp_path / "bad.tif", HAIL_DAYS, scale, offset)
+    for read in (FileSource, warp_to_web_mercator, check_backdrop):
+        with pytest.raises(errors.InputError) as caught:
+            read(path)
+        assert_one_line(str(caught.value), path, "band 1 has scale", "gdal_edit.py -scale")
+
+
+# ------------------------------------------------------------------- complex values
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_a_complex_raster_is_refused(tmp_path: Path, dtype: str) -> None:
+    values = np.array([[[1 + 2j, 3 - 4j]]], dtype=dtype)
+    path = write_bands(tmp_path / "iq.tif", values, nodata=None)
+    for read in (FileSource, warp_to_web_mercator, check_backdrop, relief_image):
+        with pytest.raises(errors.InputError) as caught:  # was a ComplexWarning, real part kept
+            read(path)
+        assert_one_line(str(caught.value), path, f"data type {dtype}", "must be real numbers")
+
+
+def test_a_complex_dataarray_is_refused() -> None:
+    x = 500_050.0 + 100 * np.arange(3)
+    y = 3_929_950.0 - 100 * np.arange(2)
+    values = np.array([[1 + 1j, 2, 3], [4, 5, 6]], dtype=np.complex64)
+    da = xr.DataArray(values, dims=("y", "x"), coords={"y": y, "x": x}, attrs={"crs": UTM})
+    with pytest.raises(errors.InputError, match=r"complex numbers \(data type complex64\)"):
+        open_source(da)
+
+
+# ------------------------------------------------- odd rasters GDAL opens (through a VRT)
+def vrt(
+    path: Path,
+    source: Path,
+    *,
+    size: tuple[int, int] = (4, 3),
+    band_type: str = "Int16",
+    geotransform: str = "500000, 100, 0, 3930000, 0, -100",
+    inside: str = "",
+) -> Path:
+    """A VRT of band 1 of ``source``: the way to give a band a type, mask or geotransform
+    that rasterio does not write."""
+    path.write_text(
+        f'<VRTDataset rasterXSize="{size[0]}" rasterYSize="{size[1]}"><SRS>{UTM}</SRS>'
+        f"<GeoTransform>{geotransform}</GeoTransform>"
+        f'<VRTRasterBand dataType="{band_type}" band="1"><SimpleSource>'
+        f'<SourceFilename relativeToVRT="1">{source.name}</SourceFilename>'
+        f"<SourceBand>1</SourceBand></SimpleSource>{inside}</VRTRasterBand></VRTDataset>",
+        encoding="utf-8",
+    )
+    return path
+
+
+STORED = np.arange(1, 13, dtype=np.int16).reshape(1, 3, 4)
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> Path:
+    return write_bands(tmp_path / "stored.tif", STORED, nodata=None)
+
+
+def test_a_complex_integer_band_is_refused(tmp_path: Path, stored: Path) -> None:
+    path = vrt(tmp_path / "cint16.vrt", stored, band_type="CInt16")  # was a numpy TypeError
+    for read in (FileSource, warp_to_web_mercator, check_backdrop):
+        with pytest.raises(errors.InputError) as caught:
+            read(path)
+        assert_one_line(str(caught.value), path, "data type complex_int16", "real numbers")
+
+
+@pytest.mark.parametrize("band_type", ["Unknown", "Float16"])
+def test_a_band_type_gdal_does_not_know_is_one_line(
+    tmp_path: Path, stored: Path, band_type: str
+) -> None:
+    path = vrt(tmp_path / "odd.vrt", stored, band_type=band_type)
+    with pytest.raises(errors.InputError) as caught:
+        FileSource(path)
+    assert_one_line(str(caught.value), path)
+
+
+@pytest.mark.parametrize("size", [(0, 3), (4, 0)])
+def test_a_raster_without_cells_is_one_line(tmp_path: Path, stored: Path, size: tuple) -> None:
+    path = vrt(tmp_path / "empty.vrt", stored, size=size)
+    for read in (FileSource, warp_to_web_mercator, check_backdrop):
+        with pytest.raises(errors.InputError) as caught:
+            read(path)
+        assert_one_line(str(caught.value), path)
+
+
+@pytest.mark.parametrize(
+    ("geotransform", "text"),
+    [
+        ("500000, 0, 0, 3930000, 0, -100", "a width or height of 0"),
+        ("500000, 100, 0, 3930000, 0, 0", "a width or height of 0"),
+        ("nan, 100, 0, 3930000, 0, -100", "non-finite terms"),
+    ],
+)
+def test_a_degenerate_geotransform_is_refused(
+    tmp_path: Path, stored: Path, geotransform: str, text: str
+) -> None:
+    path = vrt(tmp_path / "flat.vrt", stored, geotransform=geotransform)
+    for read in (FileSource, warp_to_web_mercator, check_backdrop):  # the map: a GDAL traceback
+        with pytest.raises(errors.InputError) as caught:
+            read(path)
+        assert_one_line(str(caught.value), path, text, "gdal_edit.py -a_ullr")
+
+
+def first_column_masked(values: np.ndarray) -> bool:
+    return bool(np.isnan(values[:, 0]).all() and np.isfinite(values[:, 1:]).all())
+
+
+def test_a_datasets_mask_is_missing_on_the_map_too(tmp_path: Path) -> None:
+    path = tmp_path / "masked.tif"
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+        write_bands(path, STORED, nodata=None)
+        with rasterio.open(path, "r+") as dst:
+            dst.write_mask(np.array([[0, 255, 255, 255]] * 3, dtype=np.uint8))
+    with FileSource(path) as source:
+        assert first_column_masked(whole_raster(source))
+    values, _ = warp_to_web_mercator(path)  # the first column was drawn as value 0
+    assert first_column_masked(values)
+
+
+def test_a_bands_own_mask_is_missing(tmp_path: Path, stored: Path) -> None:
+    write_bands(
+        tmp_path / "mask.tif", np.array([[[0, 255, 255, 255]] * 3], dtype=np.uint8), nodata=None
+    )
+    mask = (
+        '<MaskBand><VRTRasterBand dataType="Byte"><SimpleSource>'
+        '<SourceFilename relativeToVRT="1">mask.tif</SourceFilename><SourceBand>1</SourceBand>'
+        "</SimpleSource></VRTRasterBand></MaskBand>"
+    )
+    path = vrt(tmp_path / "band_mask.vrt", stored, inside=mask)
+    with rasterio.open(path) as ds:
+        assert ds.mask_flag_enums == ([],)  # a mask of band 1's own, neither nodata nor alpha
+    with FileSource(path) as source:  # read as stored values before
+        assert first_column_masked(whole_raster(source))
+    for average in (False, True):
+        values, _ = warp_to_web_mercator(path, average=average)
+        assert first_column_masked(values)
+
+
+def test_a_run_reads_a_scaled_layer_as_its_unscaled_values(tiny_copy: Path) -> None:
+    """The tiny project's slope (0.00 to 0.99) stored as int16 hundredths with scale 0.01:
+    the same households' values, villages' means and classes as the float32 original."""
+    outputs = tiny_copy.parent / "outputs" / "latest"
+    before = {name: pd.read_csv(outputs / name) for name in ("households.csv", "villages.csv")}
+    slope = tiny_copy.parent / "data" / "slope.tif"
+    with rasterio.open(slope) as src:
+        values, transform, nodata = src.read(1), src.transform, src.nodata
+    stored = np.where(values == nodata, -1, np.round(values * 100)).astype(np.int16)
+    scaled(slope, stored[np.newaxis], 0.01, transform=transform, nodata=-1)
+    code, _, err = invoke("run", "--config", str(tiny_copy))
+    assert code == 0, err
+    for name, table in before.items():
+        after = pd.read_csv(outputs / name)
+        columns = [c for c in table.columns if c.startswith("slope_") or c.startswith("risk")]
+        pd.testing.assert_frame_equal(after[columns], table[columns], rtol=1e-6)
+
+
+def test_a_backdrop_without_elevations_is_one_line(tmp_path: Path) -> None:
+    # was numpy's "Mean of empty slice" and "invalid value encountered in cast": a black image
+    path = write_bands(tmp_path / "void.tif", np.full((1, 5, 5), -9999.0, dtype=np.float32))
+    with pytest.raises(errors.InputError) as caught:
+        relief_image(path)
+    assert_one_line(str(caught.value), path, "no elevation to shade", "nodata")
+
+
+@pytest.mark.parametrize("shape", [(1, 50), (1, 1), (40, 1)])
+def test_a_backdrop_one_cell_thin_is_shaded(tmp_path: Path, shape: tuple[int, int]) -> None:
+    elevation = np.linspace(1300, 1400, shape[0] * shape[1], dtype=np.float32).reshape(1, *shape)
+    path = write_bands(tmp_path / "thin.tif", elevation)  # was a ValueError from np.gradient
+    relief = relief_image(path)
+    assert relief.pixels.dtype == np.uint8 and relief.pixels.size >= 1

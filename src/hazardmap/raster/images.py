@@ -6,21 +6,26 @@ Each raster is therefore warped to EPSG:3857 first, at a capped size (GDAL reads
 overviews or decimates, so a large raster costs little), turned into a class per pixel by
 its layer's levels (or into shaded relief, for the elevation backdrop), and placed by the
 lat/lon of its 3857 corners. Colours and encoding are the map writer's. A raster is opened
-by the same rules as for the statistics (``hazardmap.raster.source``): the same band, CRS
-and missing cells, and the same one-line errors for a file that cannot be used.
+by the same rules as for the statistics (``hazardmap.raster.source``): the same band, CRS,
+missing cells and scale and offset, and the same one-line errors for a file that cannot be
+used.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from affine import Affine
 from pyproj import Transformer
 
+from hazardmap.errors import InputError
 from hazardmap.raster.source import (
     MissingCells,
     RasterRole,
     SourceOptions,
+    band_scaling,
     open_raster_file,
     read_failure,
 )
@@ -56,8 +61,10 @@ def _warp(
     path: Path, options: SourceOptions, role: RasterRole, *, max_side: int, average: bool
 ) -> tuple[np.ndarray, Bounds]:
     import rasterio
+    from rasterio._err import CPLE_BaseError
     from rasterio.crs import CRS as RioCRS
-    from rasterio.enums import Resampling
+    from rasterio.enums import ColorInterp, MaskFlags, Resampling
+    from rasterio.errors import CRSError as RioCRSError
     from rasterio.errors import RasterioIOError
     from rasterio.vrt import WarpedVRT
     from rasterio.warp import calculate_default_transform
@@ -68,13 +75,29 @@ def _warp(
         with src:
             src_crs = RioCRS.from_wkt(crs.to_wkt())
             src_nodata = src.nodatavals[band - 1]
-            transform, width, height = calculate_default_transform(
-                src_crs, "EPSG:3857", src.width, src.height, *src.bounds
-            )
+            scaling = band_scaling(src, band, description)
+            try:
+                transform, width, height = calculate_default_transform(
+                    src_crs, "EPSG:3857", src.width, src.height, *src.bounds
+                )
+            except (RioCRSError, CPLE_BaseError) as exc:
+                # open_raster_file refuses a CRS or grid with no place on Earth; this is
+                # for a raster that has one, but whose extent GDAL cannot project
+                detail = " ".join(str(exc).split())
+                raise InputError(
+                    f"{description}: the raster cannot be projected to Web Mercator for the "
+                    f"map ({detail}); check its CRS and extent (gdalinfo)"
+                ) from None
             scale = max(width, height) / max_side
             if scale > 1:
                 width, height = max(1, round(width / scale)), max(1, round(height / scale))
                 transform = transform @ transform.scale(scale, scale)
+            flags = set(src.mask_flag_enums[band - 1])
+            # a mask of the band's own (not its nodata value): the warper honours a dataset's
+            # mask or alpha band, as an alpha band of its output; one of the band's own it
+            # ignores, so that one is warped apart (``_warped_band_mask``)
+            own_mask = not flags & {MaskFlags.all_valid, MaskFlags.nodata}
+            dataset_mask = own_mask and bool(flags & {MaskFlags.per_dataset, MaskFlags.alpha})
             with WarpedVRT(
                 src,
                 src_crs=src_crs,
@@ -85,16 +108,25 @@ def _warp(
                 resampling=Resampling.average if average else Resampling.nearest,
                 src_nodata=src_nodata,
                 nodata=src_nodata,
+                add_alpha=dataset_mask and ColorInterp.alpha not in src.colorinterp,
             ) as vrt:
                 try:
                     warped = vrt.read(band, masked=True)
+                    valid = None
+                    if dataset_mask:
+                        valid = vrt.read(vrt.colorinterp.index(ColorInterp.alpha) + 1) > 0
+                    elif own_mask:
+                        valid = _warped_band_mask(src, band, src_crs, transform, (height, width))
                 except RasterioIOError as exc:
                     raise read_failure(description, 0, src.height, exc) from None
     raw = np.ma.getdata(warped)
     values = raw.astype(np.float64)
     values[np.ma.getmaskarray(warped)] = np.nan
-    # the nearest cell keeps the band's values, so the layer's extra nodata still matches
-    MissingCells(raw.dtype, np.float64, (None, options.nodata)).apply(values, raw)
+    if valid is not None:
+        values[~valid] = np.nan
+    # the nearest cell keeps the band's values, so the layer's extra nodata still matches;
+    # like the statistics, the map sees the band's unscaled values
+    MissingCells(raw.dtype, np.float64, (None, options.nodata), scaling).apply(values, raw)
     west, north = transform.c, transform.f
     east, south = west + transform.a * width, north + transform.e * height
     to_lonlat = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
@@ -102,7 +134,32 @@ def _warp(
     return values, ((lat0, lon0), (lat1, lon1))
 
 
-BACKDROP_CHECK_SIDE = 256
+def _warped_band_mask(
+    src: Any, band: int, src_crs: Any, transform: Affine, shape: tuple[int, int]
+) -> np.ndarray:
+    """Which pixels of the warped image a band's own mask (one GDAL's warper ignores) keeps:
+    the mask read at about twice the image's resolution, warped by the nearest cell."""
+    from rasterio.enums import Resampling
+    from rasterio.warp import reproject
+
+    step = max(1.0, max(src.width, src.height) / (2 * max(shape)))
+    mask_shape = (max(1, round(src.height / step)), max(1, round(src.width / step)))
+    mask = src.read_masks(band, out_shape=mask_shape)
+    kept = np.zeros(shape, dtype=np.uint8)
+    reproject(
+        mask,
+        kept,
+        src_transform=src.transform
+        @ Affine.scale(src.width / mask_shape[1], src.height / mask_shape[0]),
+        src_crs=src_crs,
+        dst_transform=transform,
+        dst_crs="EPSG:3857",
+        resampling=Resampling.nearest,
+    )
+    return kept > 0
+
+
+BACKDROP_CHECK_SIDE = 64
 """Longest side of the decimated read that proves a backdrop decodes."""
 
 
@@ -126,8 +183,16 @@ def check_backdrop(path: Path) -> None:
 def hillshade(
     values: np.ndarray, cell_size: float, azimuth: float = 315.0, altitude: float = 45.0
 ) -> np.ndarray:
-    """Grey shaded relief (uint8) of an elevation grid, light from the north-west."""
-    dz_dy, dz_dx = np.gradient(np.nan_to_num(values, nan=float(np.nanmean(values))), cell_size)
+    """Grey shaded relief (uint8) of an elevation grid, light from the north-west; missing
+    cells take the mean elevation, and a grid one cell thin is flat across it."""
+    valid = np.isfinite(values)
+    filled = np.where(valid, values, float(values[valid].mean()) if valid.any() else 0.0)
+    dz_dy, dz_dx = (
+        np.gradient(filled, cell_size, axis=axis)
+        if filled.shape[axis] > 1
+        else np.zeros_like(filled)
+        for axis in (0, 1)
+    )
     slope = np.arctan(np.hypot(dz_dx, dz_dy))
     aspect = np.arctan2(-dz_dx, dz_dy)
     az, alt = np.radians(360.0 - azimuth + 90.0), np.radians(altitude)
@@ -158,6 +223,11 @@ def relief_image(path: Path) -> MapImage:
     values, bounds = _warp(
         path, SourceOptions(), "backdrop", max_side=MAX_OVERLAY_SIDE, average=True
     )
+    if not np.isfinite(values).any():
+        raise InputError(
+            f"{path}: the backdrop raster has no elevation to shade: every cell is nodata or "
+            "masked; check its nodata value, or set [map] backdrop to another raster"
+        )
     # Web Mercator metres are stretched by 1/cos(lat); shade with the true ground size
     (south, _), (north, _) = bounds
     to_3857 = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)

@@ -30,13 +30,21 @@ import os
 # setting wins. It must be set before the OpenMP runtime starts, at the first parallel call.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from enum import IntEnum
+
 import numpy as np
 from numba import njit, prange
 
-FRACTION = 0
-CENTRE = 1
-ALL_TOUCHED = 2
-COVERAGE_RULES = {"fraction": FRACTION, "centre": CENTRE, "all_touched": ALL_TOUCHED}
+
+class Coverage(IntEnum):
+    """Which cells count for a zone, and how much (see ``zonal_stats``)."""
+
+    FRACTION = 0
+    CENTRE = 1
+    ALL_TOUCHED = 2
+
+
+COVERAGE_RULES = {rule.name.lower(): rule for rule in Coverage}
 
 _MIN_WEIGHT = 1e-12  # below this, a cell is an artefact of rounding, not covered
 
@@ -574,3 +582,20 @@ def zone_boxes(coords, ring_offsets, zone_ring_offsets, width, height):  # type:
         boxes[z, 2] = min(int(math.ceil(xmax)), width)
         boxes[z, 3] = min(int(math.ceil(ymax)), height)
     return boxes
+
+
+@njit(cache=True, nogil=True)
+def fill_missing_scaled(values, nodata, extra_nodata, scale, offset):  # type: ignore[no-untyped-def]
+    """``fill_missing`` for a band with a GDAL scale and offset, in the same pass: the
+    missing rules compare the stored values (``values`` holds them as floats), then every
+    other cell becomes ``stored * scale + offset``, computed in float64 and rounded once
+    to the type of ``values``.
+    """
+    for r in range(values.shape[0]):
+        row = values[r]
+        for c in range(row.size):
+            v = row[c]
+            if (v - v != 0.0) | (v == nodata) | (v == extra_nodata):
+                row[c] = np.nan
+            else:
+                row[c] = np.float64(v) * scale + offset

@@ -5,6 +5,17 @@ an ``xarray.DataArray`` (numpy- or dask-backed); either way it is normalised her
 the kernels never see nodata values, infinities or file handles. The checks a file gets on
 opening (which band, which CRS, what grid) live here too, and the map's overlays use them,
 so a raster is read by the same rules everywhere.
+
+Values are GDAL's unscaled ones: a band with a scale or offset (an int16 band holding hail
+days x 100 with scale 0.01, say) is read as ``stored * scale + offset``, after its missing
+cells are found; nodata, the file's and the layer's alike, is a stored value, compared
+before scaling. Bands without scale or offset take no extra step.
+
+A file is refused on opening, in one line, when it cannot give real numbers on a known
+place on Earth: a complex or unknown data type, a CRS with no transformation to longitude
+and latitude (an engineering or local CRS) or in which the raster's centre is no place on
+Earth, a geotransform with no cell size or non-finite terms, a scale of 0 or a non-finite
+scale or offset.
 """
 
 from __future__ import annotations
@@ -13,16 +24,18 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import numpy as np
 from affine import Affine
 from pyproj import CRS
+from pyproj.exceptions import CRSError as PyprojCRSError
+from pyproj.exceptions import ProjError
 
-from hazardmap.crs import Grid, parse_crs, same_crs
+from hazardmap.crs import WGS84, Grid, lonlat_fit, parse_crs, same_crs, system_of
 from hazardmap.errors import CRSError, InputError, InputFileNotFoundError
 from hazardmap.gdal_names import netcdf_name, split_netcdf_name
-from hazardmap.raster.kernels import fill_missing
+from hazardmap.raster.kernels import fill_missing, fill_missing_scaled
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -85,9 +98,78 @@ def settle_crs(
     )
 
 
-def _float_type(dtype: np.dtype) -> type[np.floating]:
-    """float32 for sources it holds exactly (float32, 8- and 16-bit integers), else float64."""
-    return np.float32 if dtype.itemsize <= 2 or dtype == np.float32 else np.float64
+def check_on_earth(
+    crs: CRS, transform: Affine, width: int, height: int, *, where: str, fix: str
+) -> None:
+    """Refuse a CRS that cannot be related to the Earth: one with no transformation to
+    longitude and latitude (an engineering or local CRS), or in which the raster's centre
+    is no place on Earth (metres labelled as degrees, say). ``fix`` says how to mend it.
+
+    Either would otherwise fail later, as a PROJ or GDAL traceback, when the villages are
+    moved into the raster's CRS or the raster is warped for the map.
+    """
+    x, y = transform @ (width / 2, height / 2)
+    try:
+        lon, lat = system_of(crs).transform(np.array([x]), np.array([y]), WGS84)
+    except ProjError:  # pyproj's CRSError too: no operation to EPSG:4326 exists
+        raise CRSError(
+            f"{where}: its CRS {crs_label(crs)} ({crs.type_name}) has no place on Earth (no "
+            f"transformation to longitude/latitude exists); {fix}"
+        ) from None
+    if not lonlat_fit(lon, lat).all():
+        raise CRSError(
+            f"{where}: the raster's centre ({x:.6g}, {y:.6g}) is no place on Earth in its CRS "
+            f"{crs_label(crs)}, so that CRS is not the one its coordinates are in; {fix}"
+        )
+
+
+def _earth_fix(role: RasterRole, declared: bool) -> str:
+    """How to give a raster the CRS it is really in."""
+    if role == "backdrop":
+        return "assign the real CRS to the file (gdal_edit.py -a_srs EPSG:....)"
+    if declared:
+        return 'declare the real CRS in the layer file (crs = "EPSG:....")'
+    return (
+        "assign the real CRS to the file (gdal_edit.py -a_srs EPSG:....), or declare it in "
+        'the layer file with crs = "EPSG:...." and crs_override = true'
+    )
+
+
+Scaling = tuple[float, float]
+"""A band's GDAL scale and offset: its values are ``stored * scale + offset``."""
+
+
+def band_scaling(ds: Any, band: int, where: str) -> Scaling | None:
+    """The band's (scale, offset), or None where it has neither (scale 1, offset 0); a scale
+    of 0 or a non-finite one, or a non-finite offset, is a one-line error."""
+    scale, offset = float(ds.scales[band - 1]), float(ds.offsets[band - 1])
+    if not (np.isfinite(scale) and np.isfinite(offset)) or scale == 0:
+        raise InputError(
+            f"{where}: band {band} has scale {scale:g} and offset {offset:g}, which give no "
+            "usable values (a scale must be a non-zero number, an offset a number); correct "
+            "them (gdal_edit.py -scale S -offset O)"
+        )
+    return None if (scale, offset) == (1.0, 0.0) else (scale, offset)
+
+
+_STEPS_IN_FLOAT32 = 2.0**16
+"""Float32 holds scaled values when they are at most this many scale steps from 0: its 24
+bits then round each value by under 1/128 of a step."""
+
+
+def _float_type(dtype: np.dtype, scaling: Scaling | None = None) -> type[np.floating]:
+    """float32 for values it holds exactly (float32, 8- and 16-bit integers) or closely
+    enough (8- and 16-bit integers scaled, within ``_STEPS_IN_FLOAT32`` steps of 0), else
+    float64 (a scaled float band among them: the product of a float32 is not one)."""
+    if scaling is None:
+        return np.float32 if dtype.itemsize <= 2 or dtype == np.float32 else np.float64
+    if dtype.kind in "iu" and dtype.itemsize <= 2:
+        scale, offset = scaling
+        info = np.iinfo(dtype)
+        reach = max(abs(info.min * scale + offset), abs(info.max * scale + offset))
+        if reach <= _STEPS_IN_FLOAT32 * abs(scale) and reach < float(np.finfo(np.float32).max):
+            return np.float32
+    return np.float64
 
 
 def _in_band_type(band_dtype: np.dtype, value: float | None) -> float | int | None:
@@ -107,10 +189,12 @@ def _in_band_type(band_dtype: np.dtype, value: float | None) -> float | int | No
 
 class MissingCells:
     """Which cells of a band are missing besides NaN: infinite ones, and those equal to its
-    nodata value or to the layer's extra one, each compared in the band's own type.
+    nodata value or to the layer's extra one, each compared in the band's own type; and,
+    for a band with a scale or offset, the others' unscaled values.
 
-    The float rules run as one numba pass (``fill_missing``); only 64-bit integers, which
-    float64 does not hold exactly, are compared in their own type by numpy.
+    The float rules and the scaling run as one numba pass (``fill_missing``, or
+    ``fill_missing_scaled``); only 64-bit integers, which float64 does not hold exactly, are
+    compared in their own type by numpy.
     """
 
     def __init__(
@@ -118,6 +202,7 @@ class MissingCells:
         band_dtype: np.dtype,
         float_type: type[np.floating],
         nodata: Sequence[float | None],
+        scaling: Scaling | None = None,
     ) -> None:
         kept = [v for v in (_in_band_type(band_dtype, value) for value in nodata) if v is not None]
         if len(kept) > 2:
@@ -128,12 +213,16 @@ class MissingCells:
         padded = [*in_floats, np.nan, np.nan]
         self._nodata = float_type(padded[0])
         self._extra_nodata = float_type(padded[1])
-        # integers hold no infinity: without nodata values, their cells need no pass
-        self._scan = band_dtype.kind == "f" or bool(in_floats)
+        self._scaling = scaling
+        # integers hold no infinity: without nodata values or scaling, their cells need no pass
+        self._scan = band_dtype.kind == "f" or bool(in_floats) or scaling is not None
 
     def apply(self, values: np.ndarray, raw: np.ndarray) -> None:
-        """Set the missing cells of ``values`` (``raw`` as floats) to NaN, in place."""
-        if self._scan:
+        """Set the missing cells of ``values`` (``raw`` as floats) to NaN, and unscale the
+        others, in place."""
+        if self._scaling is not None:
+            fill_missing_scaled(values, self._nodata, self._extra_nodata, *self._scaling)
+        elif self._scan:
             fill_missing(values, self._nodata, self._extra_nodata)
         for value in self._compare_raw:
             values[raw == value] = np.nan
@@ -171,7 +260,7 @@ class RasterSource:
     def close(self) -> None:
         """Release the file, if any."""
 
-    def __enter__(self) -> RasterSource:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -179,6 +268,11 @@ class RasterSource:
 
 
 def _check_grid(transform: Affine, where: str) -> None:
+    if not all(np.isfinite(transform[:6])):
+        raise InputError(
+            f"{where}: the raster's geotransform has non-finite terms ({tuple(transform[:6])}), "
+            "so its cells have no place on the map; georeference it again (gdal_edit.py -a_ullr)"
+        )
     if transform.is_identity:
         raise InputError(
             f"{where}: the raster has no geotransform, so its cells have no place on the map; "
@@ -188,6 +282,33 @@ def _check_grid(transform: Affine, where: str) -> None:
         raise InputError(
             f"{where}: rotated or sheared rasters are not supported; warp it to a north-up grid "
             "first (gdalwarp)"
+        )
+    if transform.a == 0 or transform.e == 0:
+        raise InputError(
+            f"{where}: the raster's geotransform gives its cells a width or height of 0 "
+            f"({transform.a:g} x {transform.e:g}), so they have no place on the map; "
+            "georeference it again (gdal_edit.py -a_ullr)"
+        )
+
+
+def _check_band_type(ds: Any, band: int, where: str) -> None:
+    """Refuse a band whose values are not real numbers (complex), or of a type numpy does
+    not know; reading either would drop the imaginary part, or fail."""
+    name = str(ds.dtypes[band - 1])
+    try:
+        kind: str = np.dtype(name).kind
+    except TypeError:  # rasterio's complex_int16, or a type newer than rasterio
+        kind = "c" if name.startswith("complex") else "?"
+    if kind == "c":
+        raise InputError(
+            f"{where}: band {band} holds complex numbers (data type {name}); hazard values must "
+            "be real numbers; write the real part or the magnitude to a new band first"
+        )
+    if kind not in "iuf":
+        raise InputError(
+            f"{where}: band {band} has data type {name}, which hazardmap cannot read; hazard "
+            "values must be integers or floating point numbers; convert it (gdal_translate "
+            "-ot Float32)"
         )
 
 
@@ -306,6 +427,20 @@ def _unreadable(path: Path, variable: str | None, exc: Exception) -> InputError:
     return InputError(f"{path}: not a raster GDAL can read ({detail}); check the file")
 
 
+def _file_crs(ds: Any, where: str) -> CRS | None:
+    """The file's own CRS as pyproj reads it, or None; one pyproj cannot read is an error."""
+    if ds.crs is None:
+        return None
+    try:
+        return CRS.from_user_input(ds.crs)
+    except PyprojCRSError as exc:
+        detail = " ".join(str(exc).split())
+        raise CRSError(
+            f"{where}: the raster's CRS is not one pyproj can read ({detail[:200]}); assign "
+            "its CRS again (gdal_edit.py -a_srs EPSG:....)"
+        ) from None
+
+
 def open_raster_file(
     path: Path, options: SourceOptions = SourceOptions(), *, role: RasterRole = "layer"
 ) -> tuple[Any, int, CRS]:
@@ -313,8 +448,10 @@ def open_raster_file(
 
     Every way a file can be unusable is a one-line error naming it: missing, empty, not a
     raster, a NetCDF of several variables, several bands and none chosen (or one beyond
-    them), no CRS or one contradicting the declared one, no geotransform or a rotated one.
-    Call it inside a ``rasterio.Env``; the caller closes the dataset.
+    them), a band of complex or unknown type or with an unusable scale or offset, no CRS or
+    one contradicting the declared one or with no place on Earth, no geotransform or a
+    rotated or degenerate one. Call it inside a ``rasterio.Env``; the caller closes the
+    dataset.
     """
     from rasterio.errors import RasterioIOError
 
@@ -336,7 +473,11 @@ def open_raster_file(
         if ds.count == 0:
             raise _without_bands(ds, path, where)
         band = _choose_band(ds, where, options.band, role)
-        file_crs = None if ds.crs is None else CRS.from_user_input(ds.crs)
+        _check_band_type(ds, band, where)
+        band_scaling(ds, band, where)
+        if ds.width < 1 or ds.height < 1:
+            raise InputError(f"{where}: the raster has no cells ({ds.width} x {ds.height})")
+        file_crs = _file_crs(ds, where)
         if file_crs is None and role == "backdrop":
             raise CRSError(
                 f"{where}: the backdrop raster has no CRS; assign one (gdal_edit.py -a_srs "
@@ -344,6 +485,8 @@ def open_raster_file(
             )
         crs = settle_crs(file_crs, options.declared_crs, options.crs_override, where=where)
         _check_grid(ds.transform, where)
+        fix = _earth_fix(role, declared=crs is not file_crs)
+        check_on_earth(crs, ds.transform, ds.width, ds.height, where=where, fix=fix)
     except BaseException:
         ds.close()
         raise
@@ -383,12 +526,15 @@ class FileSource(RasterSource):
         band_dtype = np.dtype(ds.dtypes[index])
         self.grid = Grid(transform=ds.transform, width=ds.width, height=ds.height, crs=crs)
         self.block_height = int(ds.block_shapes[index][0])
-        self.dtype = _float_type(band_dtype)
+        self.scaling = band_scaling(ds, self.band, self.description)
+        self.dtype = _float_type(band_dtype, self.scaling)
         self.nodata = ds.nodatavals[index]
         self.extra_nodata = nodata
-        self._missing = MissingCells(band_dtype, self.dtype, (self.nodata, nodata))
-        flags = ds.mask_flag_enums[index]
-        self._dataset_mask = MaskFlags.per_dataset in flags or MaskFlags.alpha in flags
+        self._missing = MissingCells(band_dtype, self.dtype, (self.nodata, nodata), self.scaling)
+        # a mask of its own: the dataset's, an alpha band, or the band's (flags empty); nodata
+        # masks are the nodata value, which MissingCells compares
+        flags = set(ds.mask_flag_enums[index])
+        self._dataset_mask = not flags & {MaskFlags.all_valid, MaskFlags.nodata}
 
     @classmethod
     def from_options(cls, path: Path, options: SourceOptions) -> FileSource:
@@ -495,6 +641,13 @@ def dataarray_source(
             "select one band first"
         )
     data = data.transpose("y", "x")
+    kind = np.dtype(data.dtype).kind
+    if kind not in "biuf":
+        what = "complex numbers" if kind == "c" else "values that are not numbers"
+        raise InputError(
+            f"DataArray: it holds {what} (data type {data.dtype}); hazard values must be real "
+            "numbers"
+        )
     x = np.asarray(data["x"].values, dtype=np.float64)
     y = np.asarray(data["y"].values, dtype=np.float64)
     if x.size < 2 or y.size < 2:
@@ -510,6 +663,14 @@ def dataarray_source(
             "write_crs)"
         )
     crs = settle_crs(own_crs, declared_crs, crs_override, where="DataArray")
+    check_on_earth(
+        crs,
+        transform,
+        x.size,
+        y.size,
+        where="DataArray",
+        fix="give it the CRS its coordinates are in (da.attrs['crs'] = 'EPSG:....')",
+    )
     own_nodata = da.attrs.get("nodata", da.attrs.get("_FillValue"))
     grid = Grid(transform=transform, width=x.size, height=y.size, crs=crs)
     return ArraySource(
