@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import hazardmap
+from hazardmap.outputs.webmap import build_map, write_map
 
 
 def test_map_is_self_contained_and_escaped(tiny_project: Path) -> None:
@@ -41,3 +42,27 @@ def test_villages_only_switch_leaves_households_out(tiny_project: Path) -> None:
     page = (result.out_dir / "map.html").read_text(encoding="utf-8")
     assert "Households by risk" not in page and '"h1"' not in page
     assert "Combined risk" in page
+
+
+def test_map_is_the_same_bytes_every_time(tiny_project: Path, tmp_path: Path) -> None:
+    """Element ids are numbered, not random: a map built twice is the same page, and
+    the same as the run wrote."""
+    result = hazardmap.run(tiny_project)
+    assert result.out_dir is not None
+    parts = {
+        "villages": result.villages,
+        "households": result.households,
+        "layers": result.config.layers,
+        "layer_images": result.layer_images,
+        "relief": result.relief,
+        "changes": result.changes,
+        "show_households": result.config.settings.map.households,
+        "title": result.config.settings.project.name,
+    }
+    first = build_map(**parts).get_root().render()
+    assert build_map(**parts).get_root().render() == first
+    write_map(tmp_path / "map.html", **parts)
+    written = (result.out_dir / "map.html").read_bytes()
+    assert (tmp_path / "map.html").read_bytes() == written == first.encode("utf-8")
+    ids = re.findall(r"\b[a-z_]+_([0-9a-f]{32})\b", first)
+    assert ids and max(int(i, 16) for i in ids) < 1000, "ids are numbered in build order"

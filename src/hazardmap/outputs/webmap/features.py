@@ -1,0 +1,143 @@
+"""What the map's layers draw, as data: villages as GeoJSON with escaped, formatted
+properties; the changed villages; households as a compact array; the search box's names.
+
+Every text from input data is HTML-escaped here, before folium inserts it into tooltips
+and popups as HTML; JSON for a script goes through :func:`safe_json`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from hazardmap.outputs.style import LEVEL_LABELS, RISK_CLASS_LABELS, significant
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+SIMPLIFY_DEGREES = 0.0002
+"""Tolerance of the village outlines drawn (about 20 m)."""
+
+
+def safe_json(value: object) -> str:
+    """JSON that can sit inside a <script> element."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def figure(value: Any, digits: int = 3) -> str:
+    """A value for a tooltip: significant digits for numbers, escaped text, '–' if missing."""
+    return html.escape(significant(value, digits))
+
+
+def returns_breaks(values: np.ndarray) -> list[float]:
+    """Four quantile breaks of expected returns (five colour classes)."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return [0.0, 0.0, 0.0, 0.0]
+    return [float(b) for b in np.quantile(finite, [0.2, 0.4, 0.6, 0.8])]
+
+
+def _hazard_text(villages: gpd.GeoDataFrame, hazard: str) -> list[str]:
+    """'level; mean, max; expected returns' of one hazard, per village."""
+    return [
+        f"{LEVEL_LABELS[int(lv)]}; mean {figure(m)}, max {figure(x)}; expected returns {figure(r)}"
+        for lv, m, x, r in zip(
+            villages[f"{hazard}_level"],
+            villages[f"{hazard}_mean"],
+            villages[f"{hazard}_max"],
+            villages[f"{hazard}_expected_returns"],
+            strict=True,
+        )
+    ]
+
+
+def village_features(
+    villages: gpd.GeoDataFrame, hazards: Sequence[str], breaks: list[float]
+) -> dict[str, Any]:
+    """GeoJSON of villages with escaped, formatted properties for tooltips and styling;
+    ``i`` is the village's row (the search box finds villages by it)."""
+    shown = villages[["geometry"]].copy()
+    shown["i"] = np.arange(len(villages))
+    for column in ("name", "township", "village_code"):
+        shown[column] = [html.escape(str(v)) for v in villages[column]]
+    shown["risk_class"] = villages["risk_class"].astype(int)
+    shown["risk"] = [
+        f"{figure(m)} ({RISK_CLASS_LABELS[int(c)]})"
+        for m, c in zip(villages["risk_mean"], villages["risk_class"], strict=True)
+    ]
+    shown["households"] = villages["n_households"].astype(int)
+    shown["population"] = villages["population"].astype(int)
+    shown["high_risk"] = villages["n_high_risk"].astype(int)
+    shown["no_data"] = villages["n_no_data"].astype(int)
+    shown["expected"] = [figure(v) for v in villages["expected_returns"]]
+    shown["returns_class"] = np.searchsorted(breaks, villages["expected_returns"], side="right")
+    shown["dominant"] = [html.escape(str(v)) or "–" for v in villages["dominant_hazard"]]
+    for h in hazards:
+        shown[f"{h}_level"] = villages[f"{h}_level"].astype(int)
+        shown[f"{h}_text"] = _hazard_text(villages, h)
+    shown["geometry"] = shown.geometry.simplify(SIMPLIFY_DEGREES, preserve_topology=True)
+    data: dict[str, Any] = json.loads(shown.to_json(drop_id=True))
+    return data
+
+
+def _moves(changes: pd.DataFrame, hazards: Sequence[str]) -> dict[str, str]:
+    """Escaped 'column: old → new' text of each changed village, by escaped code."""
+    tracked = ["risk_class", *(f"{h}_level" for h in hazards)]
+    text = {}
+    for _, row in changes[changes["status"] == "changed"].iterrows():
+        moves = [
+            f"{column}: {int(row[f'old_{column}'])} → {int(row[f'new_{column}'])}"
+            for column in tracked
+            if pd.notna(row[f"old_{column}"]) and row[f"old_{column}"] != row[f"new_{column}"]
+        ]
+        text[html.escape(str(row["village_code"]))] = html.escape("; ".join(moves))
+    return text
+
+
+def changed_features(
+    changes: pd.DataFrame | None, hazards: Sequence[str], data: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The villages of changes.csv whose class or levels changed, with 'old → new' text
+    (``data``: the villages' GeoJSON); None when there are none."""
+    if changes is None or not len(changes):
+        return None
+    text = _moves(changes, hazards)
+    features = [
+        {**feature, "properties": {**feature["properties"], "change": text[code]}}
+        for feature in data["features"]
+        if (code := feature["properties"]["village_code"]) in text
+    ]
+    return {"type": "FeatureCollection", "features": features} if features else None
+
+
+def household_rows(households: pd.DataFrame) -> list[list[Any]]:
+    """[lat, lon, class, risk, id] of each household located by GPS: no names, nothing
+    personal; ids are set as plain text by the page's script."""
+    located = households[households["location_source"] == "gps"]
+    located = located[np.isfinite(located["lon"]) & np.isfinite(located["lat"])]
+    return [
+        [round(float(y), 5), round(float(x), 5), int(c), figure(r), str(i)]
+        for i, c, r, x, y in zip(
+            located["household_id"],
+            located["risk_class"],
+            located["risk"],
+            located["lon"],
+            located["lat"],
+            strict=True,
+        )
+    ]
+
+
+def search_names(villages: gpd.GeoDataFrame) -> list[tuple[str, int]]:
+    """The search box's entries: 'name · township · code' (plain text) and the row."""
+    return [
+        (f"{n} · {t} · {c}", i)
+        for i, (n, t, c) in enumerate(
+            zip(villages["name"], villages["township"], villages["village_code"], strict=True)
+        )
+    ]

@@ -1,0 +1,189 @@
+"""One builder per kind of map layer, each returning the folium layer and its legend
+section: villages by combined risk, by expected returns and by each hazard's level; each
+hazard's raster; the villages changed since the previous run; households; and the
+backdrops (the offline hillshade and OpenStreetMap), which have no legend."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import folium
+import pandas as pd
+
+from hazardmap.outputs.images import coloured, data_uri
+from hazardmap.outputs.style import (
+    CHANGED_COLOUR,
+    DESCENDING,
+    LEVEL_COLOURS,
+    LEVEL_LABELS,
+    RETURNS_COLOURS,
+    RISK_CLASS_COLOURS,
+    RISK_CLASS_LABELS,
+)
+from hazardmap.outputs.webmap.elements import HouseholdLayer, LayerWithLegend
+from hazardmap.outputs.webmap.features import household_rows
+
+if TYPE_CHECKING:
+    from hazardmap.config import LayerConfig
+    from hazardmap.results import MapImage
+
+VILLAGE = ("name", "Village 村")
+TOWNSHIP = ("township", "Township 乡镇")
+HOUSEHOLDS = ("households", "Households 户数")
+EXPECTED = ("expected", "Expected returns / yr 预计返贫户/年")
+VILLAGE_FIELDS = (
+    VILLAGE,
+    TOWNSHIP,
+    ("village_code", "Code 代码"),
+    ("risk", "Mean risk 平均风险"),
+    HOUSEHOLDS,
+    ("high_risk", "High risk 高风险户"),
+    EXPECTED,
+    ("dominant", "Main hazard 主要灾害"),
+)
+"""(property, label) of a village's tooltip on the combined-risk layer."""
+POPUP_EXTRA_FIELDS = (
+    ("population", "People 人口"),
+    ("no_data", "Households missing a hazard 缺数据户"),
+)
+
+
+def hazard_title(layer: LayerConfig) -> str:
+    """'Title 标题' of a hazard, escaped."""
+    return html.escape(f"{layer.spec.title} {layer.spec.title_zh or ''}".strip())
+
+
+def swatches(items: Sequence[tuple[str, str]]) -> str:
+    """Legend rows: a colour swatch and its label."""
+    return "".join(f'<div><span style="background:{c}"></span>{label}</div>' for c, label in items)
+
+
+def _risk_swatches() -> str:
+    return swatches([(RISK_CLASS_COLOURS[k], RISK_CLASS_LABELS[k]) for k in DESCENDING])
+
+
+def _outline(fill: str) -> dict[str, Any]:
+    return {"fillColor": fill, "color": "#444", "weight": 0.6, "fillOpacity": 0.7}
+
+
+def _tooltip(fields: Sequence[tuple[str, str]]) -> folium.GeoJsonTooltip:
+    return folium.GeoJsonTooltip(
+        fields=[f for f, _ in fields], aliases=[a for _, a in fields], sticky=True
+    )
+
+
+def _corners(image: MapImage) -> list[list[float]]:
+    return [list(corner) for corner in image.bounds]
+
+
+def backdrops(relief: MapImage | None) -> list[folium.map.Layer]:
+    """The base layers: the offline hillshade (shown, when there is one), OpenStreetMap."""
+    shown: list[folium.map.Layer] = []
+    if relief is not None:
+        shown.append(
+            folium.raster_layers.ImageOverlay(
+                data_uri(relief.pixels, jpeg=True),
+                bounds=_corners(relief),
+                name="Hillshade, offline 地形晕渲（离线）",
+                overlay=False,
+            )
+        )
+    osm = folium.TileLayer(
+        "OpenStreetMap", name="OpenStreetMap, online 在线底图", overlay=False, show=relief is None
+    )
+    return [*shown, osm]
+
+
+def combined_risk(data: dict[str, Any], layers: Sequence[LayerConfig]) -> LayerWithLegend:
+    """Villages by combined risk class, shown; their popup has every figure and hazard."""
+    hazard_fields = [(f"{layer.name}_text", hazard_title(layer)) for layer in layers]
+    popup = [*VILLAGE_FIELDS, *POPUP_EXTRA_FIELDS, *hazard_fields]
+    villages = folium.GeoJson(
+        data,
+        name="Combined risk 综合返贫风险",
+        style_function=lambda f: _outline(RISK_CLASS_COLOURS[f["properties"]["risk_class"]]),
+        highlight_function=lambda f: {"weight": 2.5, "color": "#000"},
+        tooltip=_tooltip(VILLAGE_FIELDS),
+        popup=folium.GeoJsonPopup(
+            fields=[f for f, _ in popup], aliases=[a for _, a in popup], max_width=460
+        ),
+        zoom_on_click=False,
+    )
+    legend = "<b>Return-to-poverty risk 返贫风险 (villages)</b>" + _risk_swatches()
+    return LayerWithLegend(villages, "risk", legend)
+
+
+def expected_returns(data: dict[str, Any], breaks: Sequence[float]) -> LayerWithLegend:
+    """Villages by expected returns per year, in the five classes ``breaks`` bound."""
+    villages = folium.GeoJson(
+        data,
+        name="Expected returns per year 预计年返贫户数",
+        show=False,
+        style_function=lambda f: _outline(RETURNS_COLOURS[f["properties"]["returns_class"]]),
+        tooltip=_tooltip([VILLAGE, TOWNSHIP, EXPECTED, HOUSEHOLDS]),
+    )
+    labels = [
+        f"< {breaks[0]:.2g}",
+        *(f"{breaks[k - 1]:.2g} – {breaks[k]:.2g}" for k in (1, 2, 3)),
+        f"≥ {breaks[3]:.2g}",
+    ]
+    legend = "<b>Expected returns / yr 预计年返贫户数</b>" + swatches(
+        list(zip(RETURNS_COLOURS[::-1], labels[::-1], strict=True))
+    )
+    return LayerWithLegend(villages, "returns", legend)
+
+
+def _level_legend(layer: LayerConfig, what: str) -> str:
+    breaks = " / ".join(f"{b:g}" for b in layer.spec.levels)
+    units = html.escape(layer.spec.units or "")
+    heading = f"<b>{hazard_title(layer)}{what}</b><small>breaks {breaks} {units}</small>"
+    return heading + swatches([(LEVEL_COLOURS[k], LEVEL_LABELS[k]) for k in DESCENDING])
+
+
+def hazard_levels(data: dict[str, Any], layer: LayerConfig) -> LayerWithLegend:
+    """Villages by one hazard's level."""
+    h, title = layer.name, hazard_title(layer)
+    villages = folium.GeoJson(
+        data,
+        name=f"{title}: village level 村级等级",
+        show=False,
+        style_function=lambda f: _outline(LEVEL_COLOURS[f["properties"][f"{h}_level"]]),
+        tooltip=_tooltip([VILLAGE, TOWNSHIP, (f"{h}_text", title)]),
+    )
+    return LayerWithLegend(villages, f"level_{h}", _level_legend(layer, " level 等级"))
+
+
+def hazard_raster(image: MapImage, layer: LayerConfig) -> LayerWithLegend:
+    """One hazard's raster, coloured by the classes between its level breaks."""
+    raster = folium.raster_layers.ImageOverlay(
+        data_uri(coloured(image, LEVEL_COLOURS[1:])),
+        bounds=_corners(image),
+        name=f"{hazard_title(layer)}: raster 栅格",
+        show=False,
+    )
+    return LayerWithLegend(raster, f"raster_{layer.name}", _level_legend(layer, " (raster 栅格)"))
+
+
+def changed_villages(changed: dict[str, Any]) -> LayerWithLegend:
+    """Outlines of the villages whose class or a level changed since the previous run
+    (``changed``: their GeoJSON with 'old → new' text)."""
+    villages = folium.GeoJson(
+        changed,
+        name="Changed since the previous run 与上次相比有变化",
+        show=False,
+        style_function=lambda f: {"fillOpacity": 0.0, "color": CHANGED_COLOUR, "weight": 3},
+        tooltip=_tooltip([VILLAGE, ("change", "Change 变化")]),
+    )
+    legend = "<b>Changed since the previous run 有变化的村</b>" + swatches(
+        [(f"#ffffff; border: 3px solid {CHANGED_COLOUR}", "risk class or a hazard level changed")]
+    )
+    return LayerWithLegend(villages, "changes", legend)
+
+
+def household_points(households: pd.DataFrame) -> LayerWithLegend:
+    """Households located by GPS, by risk class, drawn on a canvas."""
+    people = HouseholdLayer(household_rows(households), "Households by risk 农户风险")
+    legend = "<b>Households 农户 (risk class)</b>" + _risk_swatches()
+    return LayerWithLegend(people, "households", legend)
