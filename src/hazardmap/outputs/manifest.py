@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 from hazardmap.digests import file_digest
 
 if TYPE_CHECKING:
-    from hazardmap.results import RunResult
+    from collections.abc import Mapping, Sequence
+
+    import pandas as pd
+
+    from hazardmap.config import Config
+    from hazardmap.crs import Grid
 
 _VERSIONED = ("numpy", "pandas", "geopandas", "shapely", "pyproj", "rasterio", "numba", "folium")
 _SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
@@ -45,9 +50,9 @@ def describe_file(path: Path, role: str, root: Path) -> dict[str, Any]:
     }
 
 
-def input_files(result: RunResult) -> list[dict[str, Any]]:
-    """Every file the run read, with its role, size and SHA-256."""
-    config = result.config
+def input_files(config: Config, grids: Mapping[str, Grid]) -> list[dict[str, Any]]:
+    """Every file the run read, with its role, size and SHA-256; each raster with its
+    grid (``grids``, by layer name)."""
     root = config.root
     files = [describe_file(config.file, "project file", root)]
     files += [
@@ -64,7 +69,7 @@ def input_files(result: RunResult) -> list[dict[str, Any]]:
     files.append(describe_file(config.households_path, "households", root))
     for layer in config.layers:
         entry = describe_file(layer.raster_path, f"raster {layer.name}", root)
-        grid = result.grids[layer.name]
+        grid = grids[layer.name]
         entry |= {
             "crs": grid.crs.to_string(),
             "width": grid.width,
@@ -104,12 +109,26 @@ def portable(value: Any, base: Path) -> Any:
     return value
 
 
-def build_manifest(result: RunResult, total_seconds: float) -> dict[str, Any]:
-    config = result.config
+def build_manifest(
+    *,
+    config: Config,
+    grids: Mapping[str, Grid],
+    villages: pd.DataFrame,
+    households: pd.DataFrame,
+    priorities: pd.DataFrame,
+    timings: Mapping[str, float],
+    warnings: Sequence[str],
+    reused_layers: Sequence[str],
+    changes: pd.DataFrame | None,
+    total_seconds: float,
+) -> dict[str, Any]:
+    """manifest.json's content: inputs (with digests and grids), configuration, versions,
+    counts, stage timings (and ``total_seconds`` before writing), warnings, the layers
+    whose overlay was reused, and how many villages changed since the previous run."""
     return {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "project": config.settings.project.name,
-        "inputs": input_files(result),
+        "inputs": input_files(config, grids),
         "configuration": {
             "project": portable(config.settings.model_dump(), config.root),
             "layers": {
@@ -119,21 +138,21 @@ def build_manifest(result: RunResult, total_seconds: float) -> dict[str, Any]:
         },
         "versions": versions(),
         "counts": {
-            "villages": len(result.villages),
-            "households": len(result.households),
+            "villages": len(villages),
+            "households": len(households),
             "households_located_by_village": int(
-                (result.households["location_source"] == "village").sum()
+                (households["location_source"] == "village").sum()
             ),
-            "priorities": len(result.priorities),
+            "priorities": len(priorities),
         },
-        "timings_seconds": {k: round(v, 4) for k, v in result.timings.items()}
+        "timings_seconds": {k: round(v, 4) for k, v in timings.items()}
         | {"total_before_writing": round(total_seconds, 4)},
-        "warnings": list(result.warnings),
-        "overlays_reused_from_cache": list(result.reused_layers),
+        "warnings": list(warnings),
+        "overlays_reused_from_cache": list(reused_layers),
         "changes_since_previous_run": None
-        if result.changes is None
+        if changes is None
         else {
-            status: int((result.changes["status"] == status).sum())
+            status: int((changes["status"] == status).sum())
             for status in ("changed", "new", "removed")
         },
     }

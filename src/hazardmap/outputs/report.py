@@ -3,22 +3,30 @@
 One HTML file that opens offline (figures are embedded as data URIs and also saved beside
 it as PNG), prints on A4 (a print style sheet), and renders Chinese with the reader's
 fonts. Every value is escaped by the template engine (autoescape).
+
+The writer is given the tables it shows, not a run's result: it formats and draws, and
+computes nothing (risk classes and their counts come computed).
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader
 
 from hazardmap.outputs import figures
+from hazardmap.outputs.style import LEVEL_LABELS
+from hazardmap.outputs.style import number as _n
 
 if TYPE_CHECKING:
-    from hazardmap.results import RunResult
+    import geopandas as gpd
+
+    from hazardmap.config import LayerConfig
 
 
 TOP_VILLAGES = 15
@@ -26,59 +34,58 @@ TOP_PER_HAZARD = 10
 TOP_PRIORITIES = 25
 TOP_CHANGES = 20
 
+Shown = dict[str, str]
+"""A figure as the report shows it: its data URI and caption."""
 
-def _n(value: Any, digits: int = 1) -> str:
-    if value is None or (isinstance(value, float | np.floating) and np.isnan(value)):
-        return "–"
-    if isinstance(value, int | np.integer):
-        return f"{int(value):,}"
-    return f"{float(value):,.{digits}f}"
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    return Environment(loader=PackageLoader("hazardmap.outputs", "templates"), autoescape=True)
 
 
 def _uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def build_report(result: RunResult, folder: Path, created: str) -> str:
-    """The report's HTML; its PNG figures are written into ``folder`` on the way."""
-    config = result.config
-    villages, households, priorities = result.villages, result.households, result.priorities
-    titles = {
-        layer.name: f"{layer.spec.title} {layer.spec.title_zh or ''}".strip()
-        for layer in config.layers
+def _saved(folder: Path, name: str, png: bytes, title: str) -> Shown:
+    """A figure saved as ``name`` in ``folder``, and as the report shows it."""
+    (folder / name).write_bytes(png)
+    return {"uri": _uri(png), "title": title}
+
+
+def _figures(
+    folder: Path, villages: gpd.GeoDataFrame, risk_classes: pd.DataFrame, titles: dict[str, str]
+) -> tuple[list[Shown], list[Shown]]:
+    """The maps (combined risk, then each hazard's levels) and the charts, saved."""
+    maps = [figures.Choropleth.risk("risk_class", "Combined risk 综合返贫风险")]
+    maps += [figures.Choropleth.level(f"{h}_level", f"{t} level") for h, t in titles.items()]
+    pngs = figures.report_figures(villages, maps, risk_classes, titles)
+    names = ["map_combined.png", *(f"map_{h}.png" for h in titles)]
+    captions = ["Combined return-to-poverty risk 综合返贫风险"]
+    captions += [f"{t}: village level 村级等级" for t in titles.values()]
+    names += ["chart_classes.png", "chart_townships.png"]
+    captions += [
+        "Households by risk class, per hazard 各灾种风险等级户数",
+        "Expected returns per year by township 各乡镇预计年返贫户数",
+    ]
+    saved = [_saved(folder, *parts) for parts in zip(names, pngs, captions, strict=True)]
+    return saved[: len(maps)], saved[len(maps) :]
+
+
+def _headline(households: pd.DataFrame, villages: pd.DataFrame) -> dict[str, str]:
+    high = households["risk_class"] >= 3  # high and very high (the computed classes)
+    return {
+        "households": _n(len(households)),
+        "high_households": _n(int(high.sum())),
+        "high_people": _n(int(households.loc[high, "members"].sum())),
+        "expected": _n(villages["expected_returns"].sum()),
     }
-    high = households["risk_class"] >= 3
 
-    maps = []
-    combined = figures.village_map(
-        villages,
-        "risk_class",
-        figures.CLASS_COLOURS,
-        figures.CLASS_NAMES,
-        "Combined risk 综合返贫风险",
-    )
-    (folder / "map_combined.png").write_bytes(combined)
-    maps.append({"uri": _uri(combined), "title": "Combined return-to-poverty risk 综合返贫风险"})
-    for h, title in titles.items():
-        png = figures.village_map(
-            villages, f"{h}_level", figures.LEVEL_COLOURS, figures.LEVEL_NAMES, f"{title} level"
-        )
-        (folder / f"map_{h}.png").write_bytes(png)
-        maps.append({"uri": _uri(png), "title": f"{title}: village level 村级等级"})
-    charts = []
-    classes = figures.class_chart(result.risk_classes, titles)
-    towns = figures.township_chart(villages, titles)
-    (folder / "chart_classes.png").write_bytes(classes)
-    (folder / "chart_townships.png").write_bytes(towns)
-    charts.append(
-        {"uri": _uri(classes), "title": "Households by risk class, per hazard 各灾种风险等级户数"}
-    )
-    charts.append(
-        {"uri": _uri(towns), "title": "Expected returns per year by township 各乡镇预计年返贫户数"}
-    )
 
-    def village_row(v: pd.Series) -> dict[str, str]:
-        return {
+def _village_rows(villages: pd.DataFrame, titles: dict[str, str]) -> list[dict[str, str]]:
+    top = villages.sort_values("expected_returns", ascending=False).head(TOP_VILLAGES)
+    return [
+        {
             "name": str(v["name"]),
             "township": str(v["township"]),
             "code": str(v["village_code"]),
@@ -87,12 +94,16 @@ def build_report(result: RunResult, folder: Path, created: str) -> str:
             "expected": _n(v["expected_returns"], 2),
             "dominant": titles.get(str(v["dominant_hazard"]), "–"),
         }
+        for _, v in top.iterrows()
+    ]
 
-    top = villages.sort_values("expected_returns", ascending=False).head(TOP_VILLAGES)
-    hazards = []
+
+def _hazard_sections(villages: pd.DataFrame, titles: dict[str, str]) -> list[dict[str, Any]]:
+    """Per hazard: its expected returns per year and its top villages."""
+    sections = []
     for h, title in titles.items():
-        ranked = villages.sort_values(f"{h}_expected_returns", ascending=False).head(TOP_PER_HAZARD)
-        hazards.append(
+        ranked = villages.sort_values(f"{h}_expected_returns", ascending=False)
+        sections.append(
             {
                 "title": title,
                 "expected": _n(villages[f"{h}_expected_returns"].sum()),
@@ -100,57 +111,42 @@ def build_report(result: RunResult, folder: Path, created: str) -> str:
                     {
                         "name": str(v["name"]),
                         "township": str(v["township"]),
-                        "level": figures.LEVEL_NAMES[int(v[f"{h}_level"])],
+                        "level": LEVEL_LABELS[int(v[f"{h}_level"])],
                         "mean": _n(v[f"{h}_mean"], 3),
                         "expected": _n(v[f"{h}_expected_returns"], 2),
                     }
-                    for _, v in ranked.iterrows()
+                    for _, v in ranked.head(TOP_PER_HAZARD).iterrows()
                 ],
             }
         )
-    budget = config.settings.planning.budget_cny
+    return sections
+
+
+def _budget_note(priorities: pd.DataFrame, budget: float | None) -> str:
+    if budget is None:
+        return "No budget set ([planning] budget_cny): nothing is marked as chosen."
     chosen = priorities[priorities["chosen"]]
     spent, avoided = chosen["cost_cny"].sum(), chosen["returns_avoided"].sum()
-    budget_note = (
+    return (
         f"Budget 预算 {_n(budget, 0)} CNY: {len(chosen)} measures chosen, costing "
         f"{_n(spent, 0)} CNY and avoiding {_n(avoided, 2)} returns to poverty per year."
-        if budget is not None
-        else "No budget set ([planning] budget_cny): nothing is marked as chosen."
     )
-    changes = _change_rows(result.changes, list(titles))
-    environment = Environment(
-        loader=PackageLoader("hazardmap.outputs", "templates"), autoescape=True
-    )
-    return environment.get_template("report.html.j2").render(
-        title=f"hazardmap: {config.settings.project.name}",
-        created=created,
-        line=_n(config.settings.project.monitoring_line, 0),
-        headline={
-            "households": _n(len(households)),
-            "high_households": _n(int(high.sum())),
-            "high_people": _n(int(households.loc[high, "members"].sum())),
-            "expected": _n(villages["expected_returns"].sum()),
-        },
-        hazards=hazards,
-        maps=maps,
-        charts=charts,
-        top_villages=[village_row(v) for _, v in top.iterrows()],
-        budget_note=budget_note,
-        changes=changes,
-        priorities=[
-            {
-                "rank": int(p["rank"]),
-                "name": str(p["name"]),
-                "intervention": str(p["intervention"]),
-                "households": _n(p["households"]),
-                "avoided": _n(p["returns_avoided"], 3),
-                "cost": _n(p["cost_cny"], 0),
-                "effectiveness": _n(p["effectiveness"], 2),
-                "chosen": "✓" if p["chosen"] else "",
-            }
-            for _, p in priorities.head(TOP_PRIORITIES).iterrows()
-        ],
-    )
+
+
+def _priority_rows(priorities: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {
+            "rank": int(p["rank"]),
+            "name": str(p["name"]),
+            "intervention": str(p["intervention"]),
+            "households": _n(p["households"]),
+            "avoided": _n(p["returns_avoided"], 3),
+            "cost": _n(p["cost_cny"], 0),
+            "effectiveness": _n(p["effectiveness"], 2),
+            "chosen": "✓" if p["chosen"] else "",
+        }
+        for _, p in priorities.head(TOP_PRIORITIES).iterrows()
+    ]
 
 
 def _change_rows(changes: pd.DataFrame | None, hazards: list[str]) -> list[dict[str, Any]] | None:
@@ -175,5 +171,40 @@ def _change_rows(changes: pd.DataFrame | None, hazards: list[str]) -> list[dict[
     ]
 
 
-def write_report(result: RunResult, folder: Path, created: str) -> None:
-    (folder / "report.html").write_text(build_report(result, folder, created), encoding="utf-8")
+def write_report(
+    folder: Path,
+    *,
+    title: str,
+    created: str,
+    monitoring_line: float,
+    layers: Sequence[LayerConfig],
+    villages: gpd.GeoDataFrame,
+    households: pd.DataFrame,
+    priorities: pd.DataFrame,
+    risk_classes: pd.DataFrame,
+    budget: float | None,
+    changes: pd.DataFrame | None,
+) -> None:
+    """report.html in ``folder``, and its figures beside it as PNG. ``title`` is the
+    project's name; ``layers`` give the hazards' titles; ``risk_classes`` the households
+    per class (rows: hazards and 'combined'); ``changes`` the villages changed since the
+    previous run (None without one)."""
+    titles = {
+        layer.name: f"{layer.spec.title} {layer.spec.title_zh or ''}".strip() for layer in layers
+    }
+    maps, charts = _figures(folder, villages, risk_classes, titles)
+    template = _environment().get_template("report.html.j2")
+    html = template.render(
+        title=f"hazardmap: {title}",
+        created=created,
+        line=_n(monitoring_line, 0),
+        headline=_headline(households, villages),
+        hazards=_hazard_sections(villages, titles),
+        maps=maps,
+        charts=charts,
+        top_villages=_village_rows(villages, titles),
+        budget_note=_budget_note(priorities, budget),
+        changes=_change_rows(changes, list(titles)),
+        priorities=_priority_rows(priorities),
+    )
+    (folder / "report.html").write_text(html, encoding="utf-8")

@@ -23,11 +23,17 @@ LEVEL_LABELS = ("no data 无数据", "low 低", "medium 中", "high 高", "very 
 RETURNS_COLOURS = ("#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f")
 """Expected returns per year, five quantile classes."""
 
+CHANGED_COLOUR = "#2166ac"
+"""The outline of a village whose risk class or a hazard level changed since the previous run."""
+
 HAZARD_COLOURS = ("#8c510a", "#d8b365", "#5ab4ac", "#01665e", "#762a83", "#e7298a")
 """One colour per hazard in charts, in layer order (repeated past six)."""
 
 DESCENDING = (4, 3, 2, 1, 0)
 """Classes as legends list them: the worst first, no data last."""
+
+STACKED = (1, 2, 3, 4, 0)
+"""Classes as stacked bars pile them: low first, very high next to last, no data last."""
 
 RASTER_OPACITY = 0.75
 
