@@ -7,10 +7,13 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +87,9 @@ def refused(target: Path, protected: list[Path], top: Path) -> str:
     assert "\n" not in message
     assert message.startswith(f"{target}: ")
     return message
+
+
+FIRST_MANIFEST = {"created": "2023-11-02", "versions": {"hazardmap": "0.1.0"}}
 
 
 def write_manifest(folder: Path, content: object) -> None:
@@ -166,8 +172,9 @@ def test_refuses_a_non_empty_foreign_folder(project: Project) -> None:
     (docs / "report.docx").write_bytes(b"PK\x03\x04")
     message = refused(docs, project.protected, project.root.parent)
     assert message == (
-        f"{docs}: this folder holds files hazardmap did not write (no manifest.json); "
-        "choose a new or empty folder, or one an earlier run wrote"
+        f"{docs}: this folder holds files hazardmap did not write (report.docx; hazardmap "
+        "left no marker or manifest.json here); a run replaces its output folder whole, so "
+        "move them out or choose another folder"
     )
 
 
@@ -181,7 +188,7 @@ def test_refuses_a_folder_whose_manifest_is_not_hazardmaps(
     other = project.root / "site"
     write_manifest(other, content)
     message = refused(other, project.protected, project.root.parent)
-    assert "its manifest.json is not hazardmap's" in message
+    assert "did not write (manifest.json; hazardmap left no marker" in message
 
 
 def test_refuses_a_folder_with_a_broken_manifest(project: Project) -> None:
@@ -189,6 +196,100 @@ def test_refuses_a_folder_with_a_broken_manifest(project: Project) -> None:
     other.mkdir()
     (other / "manifest.json").write_bytes(b"\xff{not json")
     assert "did not write" in refused(other, project.protected, project.root.parent)
+
+
+def test_refuses_a_folder_holding_a_copied_manifest_and_other_files(project: Project) -> None:
+    """`cp outputs/latest/manifest.json reports/` does not make reports/ deletable."""
+    latest = previous_outputs(project.root / "outputs")
+    write_manifest(latest, FIRST_MANIFEST)
+    reports = project.root / "reports"
+    reports.mkdir()
+    shutil.copy(latest / "manifest.json", reports)
+    (reports / "notes.txt").write_text("notes\n", encoding="utf-8")
+    message = refused(reports, project.protected, project.root.parent)
+    assert message == (
+        f"{reports}: this folder holds files hazardmap did not write (notes.txt); a run "
+        "replaces its output folder whole, so move them out or choose another folder"
+    )
+
+
+def test_refuses_a_folder_holding_a_copied_marker_and_other_files(project: Project) -> None:
+    latest = previous_outputs(project.root / "outputs")
+    reports = project.root / "reports"
+    reports.mkdir()
+    for name in (MARKER, "a.csv"):
+        shutil.copy(latest / name, reports)
+    (reports / "notes.txt").write_text("notes\n", encoding="utf-8")
+    assert "did not write (notes.txt)" in refused(reports, project.protected, project.root)
+
+
+def test_refuses_an_output_folder_a_file_was_added_to(project: Project) -> None:
+    """`echo notes > outputs/latest/notes.txt; hazardmap run` must not delete notes.txt."""
+    latest = previous_outputs(project.root / "outputs")
+    (latest / "notes.txt").write_text("notes\n", encoding="utf-8")
+    (latest / "drafts").mkdir()
+    (latest / "drafts" / "v1.docx").write_bytes(b"PK")
+    message = refused(latest, project.protected, project.root.parent)
+    assert "hazardmap did not write (drafts/, notes.txt); " in message
+    assert message.endswith("so move them out or choose another folder")
+
+
+def test_refusal_names_the_first_three_foreign_entries(project: Project) -> None:
+    latest = previous_outputs(project.root / "outputs")
+    for name in ("e.txt", "d.txt", "c.txt", "b.txt"):
+        (latest / name).write_text(name, encoding="utf-8")
+    message = refused(latest, project.protected, project.root.parent)
+    assert "did not write (b.txt, c.txt, d.txt and more); " in message
+
+
+def test_refuses_an_entry_inside_a_folder_the_run_wrote(project: Project) -> None:
+    target = project.root / "outputs" / "latest"
+    with staged_folder(target) as folder:
+        (folder / "tiles").mkdir()
+        (folder / "tiles" / "0.png").write_bytes(b"png")
+    assert sorted(json.loads((target / MARKER).read_text(encoding="utf-8"))["files"]) == [
+        "tiles",
+        "tiles/0.png",
+    ]
+    accepted(target, project)
+    (target / "tiles" / "notes.txt").write_text("notes\n", encoding="utf-8")
+    assert "did not write (tiles/notes.txt)" in refused(target, project.protected, project.root)
+
+
+def test_refuses_a_first_release_folder_holding_other_files(project: Project) -> None:
+    target = project.root / "outputs" / "2023"
+    write_manifest(target, FIRST_MANIFEST)
+    (target / "map.html").write_text("<html></html>", encoding="utf-8")
+    (target / "notes.txt").write_text("notes\n", encoding="utf-8")
+    (target / "old").mkdir()
+    message = refused(target, project.protected, project.root.parent)
+    assert "did not write (notes.txt, old/); " in message
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        b"\xff{not json",
+        b"written by hazardmap 0.1.0; this folder is replaced by the next run\n",
+        b'{"written_by": "someone else", "files": ["notes.txt"]}',
+        b'{"written_by": "hazardmap 9", "files": "notes.txt"}',
+        b'{"written_by": "hazardmap 9", "files": [1]}',
+        b'["hazardmap", "notes.txt"]',
+    ],
+)
+def test_a_damaged_or_foreign_marker_counts_as_none(project: Project, marker: bytes) -> None:
+    target = project.root / "outputs" / "latest"
+    target.mkdir(parents=True)
+    (target / MARKER).write_bytes(marker)
+    (target / "notes.txt").write_text("notes\n", encoding="utf-8")
+    assert not is_hazardmap_output(target)
+    assert "did not write (notes.txt; hazardmap left no marker" in refused(
+        target, project.protected, project.root
+    )
+    write_manifest(target, FIRST_MANIFEST)  # as the first release: its output names only
+    assert "did not write (notes.txt); " in refused(target, project.protected, project.root)
+    (target / "notes.txt").unlink()
+    accepted(target, project)
 
 
 def test_refuses_a_symlink_to_the_inputs(project: Project) -> None:
@@ -240,16 +341,21 @@ def test_accepts_a_folder_holding_only_desktop_junk(project: Project) -> None:
 def test_accepts_a_folder_with_the_marker(project: Project) -> None:
     target = project.root / "anything-named"
     target.mkdir()
-    (target / MARKER).write_text("written by hazardmap\n", encoding="utf-8")
+    marker = {"written_by": "hazardmap 0.2.0", "files": ["villages.csv", "map_x.png"]}
+    (target / MARKER).write_text(json.dumps(marker), encoding="utf-8")
     (target / "villages.csv").write_text("code\nA\n", encoding="utf-8")
+    (target / "Thumbs.db").write_bytes(b"\0")
     assert is_hazardmap_output(target)
     accepted(target, project)
 
 
 def test_accepts_a_first_release_output_folder(project: Project) -> None:
     target = project.root / "outputs" / "2023"
-    write_manifest(target, {"created": "2023-11-02", "versions": {"hazardmap": "0.1.0"}})
-    (target / "map.html").write_text("<html></html>", encoding="utf-8")
+    write_manifest(target, FIRST_MANIFEST)
+    names = ["map.html", "report.html", "villages.gpkg", "villages.csv", "households.csv"]
+    names += ["priorities.csv", "changes.csv", "map_landslide.png", "chart_classes.png"]
+    for name in [*names, ".DS_Store", "desktop.ini"]:
+        (target / name).write_bytes(b"x")
     assert is_hazardmap_output(target)
     accepted(target, project)
 
@@ -280,6 +386,7 @@ with output_lock(Path(sys.argv[1])):
 """
 
 
+@pytest.mark.slow  # a lock holder in a subprocess, killed
 def test_a_lock_held_by_another_process_refuses_at_once_until_it_dies(tmp_path: Path) -> None:
     target = tmp_path / "outputs" / "latest"
     lockfile = tmp_path.resolve() / "outputs" / ".latest.lock"
@@ -374,13 +481,20 @@ def assert_previous_whole(target: Path) -> None:
     assert sorted(p.name for p in target.parent.iterdir()) == [".latest.lock", "latest"]
 
 
-def test_the_marker_is_written(tmp_path: Path) -> None:
-    target = previous_outputs(tmp_path)
-    note = (target / MARKER).read_text(encoding="utf-8")
-    assert note.startswith("written by hazardmap ")
-    assert "replaced by the next run" in note
-    assert sorted(p.name for p in target.iterdir()) == [MARKER, "a.csv"]
+def test_the_marker_is_written_last_and_lists_every_entry(tmp_path: Path) -> None:
+    target = tmp_path / "latest"
+    with staged_folder(target) as folder:
+        (folder / "a.csv").write_text("old", encoding="utf-8")
+        (folder / "maps").mkdir()
+        (folder / "maps" / "b.png").write_bytes(b"png")
+    marker = json.loads((target / MARKER).read_text(encoding="utf-8"))
+    assert marker["written_by"].startswith("hazardmap ")
+    assert marker["files"] == ["a.csv", "maps", "maps/b.png"]
+    assert sorted(p.name for p in target.iterdir()) == [MARKER, "a.csv", "maps"]
     check_target(target, protected=[])
+    with staged_folder(target) as folder:  # the next run replaces it, and lists its own
+        (folder / "a.csv").write_text("old", encoding="utf-8")
+    assert json.loads((target / MARKER).read_text(encoding="utf-8"))["files"] == ["a.csv"]
     assert_previous_whole(target)
 
 
@@ -426,10 +540,14 @@ def test_a_failure_to_create_the_staging_folder_becomes_an_output_error(
 ) -> None:
     target = previous_outputs(tmp_path)
 
-    def full_disk(**_: object) -> str:
-        raise OSError(errno.ENOSPC, "No space left on device")
+    mkdir = os.mkdir
 
-    monkeypatch.setattr(staging.tempfile, "mkdtemp", full_disk)
+    def full_disk(path: str | os.PathLike[str], mode: int = 0o777) -> None:
+        if Path(path).name.startswith(".latest.new-"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        mkdir(path, mode)
+
+    monkeypatch.setattr(staging.os, "mkdir", full_disk)
     full = r"\(No space left on device\); the previous outputs"
     with pytest.raises(OutputError, match=full), staged_folder(target):
         pass
@@ -452,4 +570,52 @@ def test_other_errors_propagate_unchanged(tmp_path: Path, error: BaseException) 
         (folder / "a.csv").write_text("new", encoding="utf-8")
         raise error
     assert info.value is error
+    assert_previous_whole(target)
+
+
+# staged_folder: the folder's mode
+
+
+@pytest.fixture
+def umask() -> Iterator[Callable[[int], int]]:
+    """Set the process umask for the test; the old one is put back after."""
+    old = os.umask(0o022)
+    os.umask(old)
+    yield os.umask
+    os.umask(old)
+
+
+@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o755), (0o027, 0o750), (0o002, 0o775)])
+def test_a_new_output_folder_gets_the_mode_mkdir_gives(
+    tmp_path: Path, umask: Callable[[int], int], mask: int, mode: int
+) -> None:
+    umask(mask)
+    target = previous_outputs(tmp_path)
+    assert stat.S_IMODE(target.stat().st_mode) == mode
+
+
+@pytest.mark.parametrize("mode", [0o755, 0o750, 0o2775, 0o700])
+def test_a_replaced_output_folder_keeps_its_mode(
+    tmp_path: Path, umask: Callable[[int], int], mode: int
+) -> None:
+    umask(0o077)  # would give 0o700 to a new folder
+    target = previous_outputs(tmp_path)
+    target.chmod(mode)  # `chmod 755 outputs/latest` for colleagues or a web server
+    with staged_folder(target) as folder:
+        (folder / "a.csv").write_text("old", encoding="utf-8")
+    assert stat.S_IMODE(target.stat().st_mode) == mode
+    assert_previous_whole(target)
+
+
+def test_a_file_added_while_the_run_computes_is_kept(tmp_path: Path) -> None:
+    target = previous_outputs(tmp_path)
+    with pytest.raises(OutputError) as info, staged_folder(target) as folder:
+        (folder / "a.csv").write_text("new", encoding="utf-8")
+        (target / "notes.txt").write_text("notes\n", encoding="utf-8")  # meanwhile, by hand
+    assert str(info.value) == (
+        f"{target}: this folder holds files hazardmap did not write (notes.txt); a run "
+        "replaces its output folder whole, so move them out or choose another folder"
+    )
+    assert (target / "notes.txt").read_text(encoding="utf-8") == "notes\n"
+    (target / "notes.txt").unlink()
     assert_previous_whole(target)

@@ -12,19 +12,61 @@ from hazardmap.demo.households import make_households
 from hazardmap.demo.terrain import write_terrain_rasters
 from hazardmap.errors import OutputError
 
+DEMO_MARKER = ".hazardmap-demo-data"
+"""The file demo-data writes into its folder: the files it writes there may be rewritten."""
+
+DEMO_FILES = (
+    "villages.gpkg",
+    "households.csv",
+    "dem.tif",
+    "landslide.tif",
+    "drought.tif",
+    "hail.tif",
+)
+"""The files :func:`write_demo_data` writes."""
+
+_MARKER_NOTE = (
+    "written by hazardmap demo-data: {files} in this folder are synthetic demo data, "
+    "rewritten by the next demo-data run; delete this file to keep them\n"
+)
+
+
+def check_demo_folder(out: Path) -> None:
+    """Raise :class:`OutputError` if writing the demo data into ``out`` would overwrite a file
+    demo-data did not write: one of :data:`DEMO_FILES`, in a folder without
+    :data:`DEMO_MARKER`. Other files (a README) are left alone and do not matter."""
+    if (out / DEMO_MARKER).is_file():
+        return
+    present = [name for name in DEMO_FILES if (out / name).exists() or (out / name).is_symlink()]
+    if present:
+        raise OutputError(
+            f"{out}: demo-data would overwrite {', '.join(present)}, and this folder has no "
+            f"{DEMO_MARKER} marker, so they may be real data; give another --out, or delete "
+            "them if they are demo data"
+        )
+
 
 def write_demo_data(out: Path, *, households: int = 30_000, seed: int = 620826) -> dict[str, Path]:
-    """Write villages.gpkg, households.csv and the hazard rasters into ``out``."""
+    """Write villages.gpkg, households.csv and the hazard rasters into ``out``.
+
+    Refuses (:func:`check_demo_folder`) to overwrite such files unless an earlier demo-data
+    run wrote them; marks ``out`` with :data:`DEMO_MARKER` before writing anything else, so
+    an interrupted run can be repeated."""
+    if seed < 0:
+        raise ValueError(f"seed must be 0 or more, not {seed}")
+    check_demo_folder(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
+        note = _MARKER_NOTE.format(files=", ".join(DEMO_FILES))
+        (out / DEMO_MARKER).write_text(note, encoding="utf-8")
+        for name in DEMO_FILES:  # ours: removed, so a symlink there is never written through
+            (out / name).unlink(missing_ok=True)
     except OSError as exc:
-        raise OutputError(f"{out}: cannot create the folder ({exc.strerror})") from None
+        raise OutputError(f"{out}: cannot write the demo data ({exc.strerror or exc})") from None
     rng = np.random.default_rng(seed)
     villages = village_polygons(np.random.default_rng([seed, 1]))
     paths = write_terrain_rasters(out, np.random.default_rng([seed, 2]), county_outline())
     village_path = out / "villages.gpkg"
-    if village_path.exists():
-        village_path.unlink()
     villages.to_file(village_path, layer="villages", driver="GPKG")
     table = make_households(rng, villages, households)
     household_path = out / "households.csv"

@@ -11,20 +11,27 @@ on ``.<name>.lock`` beside it, which the OS releases when the run dies. So whate
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
+import secrets
 import shutil
-import tempfile
+import stat
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
 from hazardmap.errors import HazardmapError, OutputError
-from hazardmap.outputs.target import MARKER
+from hazardmap.outputs.target import (
+    MARKER,
+    check_replaceable,
+    folder_entries,
+    marker_content,
+)
 
 _LOCKS: dict[str, FileLock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -52,7 +59,7 @@ def _shared_lock(path: Path) -> FileLock:
         return _LOCKS[key]
 
 
-@contextmanager
+@contextlib.contextmanager
 def output_lock(target: Path) -> Iterator[Path]:
     """Hold the OS lock of ``target`` (yielding the lock file), or fail at once.
 
@@ -128,31 +135,47 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _marker_note() -> str:
+def _written_by() -> str:
     try:
         version = metadata.version("hazardmap")
     except metadata.PackageNotFoundError:
         version = "(version unknown)"
-    return f"written by hazardmap {version}; this folder is replaced by the next run\n"
+    return f"hazardmap {version}"
 
 
-@contextmanager
+def _write_marker(staging: Path) -> None:
+    """Write :data:`MARKER` last, listing every entry of ``staging``: a later run may replace
+    the folder only while it holds nothing else."""
+    content = marker_content(_written_by(), folder_entries(staging))
+    (staging / MARKER).write_text(content, encoding="utf-8")
+
+
+@contextlib.contextmanager
 def staged_folder(target: Path) -> Iterator[Path]:
     """Yield a fresh folder beside ``target``; on success it replaces ``target``.
 
     Takes :func:`output_lock` (a no-op if this thread holds it already) and runs
-    :func:`recover` first. On any exception the staging folder is removed and the previous
-    outputs stay whole; an ``OSError`` (full disk, permissions) becomes :class:`OutputError`.
+    :func:`recover` first. On any exception before the new folder is in place the staging
+    folder is removed and the previous outputs stay whole; an ``OSError`` (full disk,
+    permissions) becomes :class:`OutputError`. Once it is in place, the run has succeeded:
+    nothing raised while the old folder is removed (even Ctrl-C) is reported.
+
+    The new folder gets the mode of ``target`` if it exists, else the mode ``mkdir`` gives
+    (0o777 minus the umask), never ``tempfile.mkdtemp``'s private 0o700.
     """
     with output_lock(target):
         recover(target)
         try:
-            staging = Path(tempfile.mkdtemp(prefix=_prefix(target, "new"), dir=target.parent))
+            mode = stat.S_IMODE(target.stat().st_mode) if target.is_dir() else None
+            staging = _make_folder(target, "new", 0o700 if mode is not None else 0o777)
         except OSError as exc:
             raise _write_error(target, exc) from exc
         try:
             yield staging
-            (staging / MARKER).write_text(_marker_note(), encoding="utf-8")
+            _write_marker(staging)
+            if mode is not None:  # last: the target's mode may not let us write
+                os.chmod(staging, mode)
+            check_replaceable(target)  # again: a file may have been added since the run began
             _swap(staging, target)
         except HazardmapError:
             shutil.rmtree(staging, ignore_errors=True)
@@ -169,21 +192,42 @@ def _prefix(target: Path, kind: str) -> str:
     return f".{target.name}.{kind}-{os.getpid()}-"
 
 
+def _make_folder(target: Path, kind: str, mode: int) -> Path:
+    """A new folder ``.<name>.<kind>-<pid>-<random>`` beside ``target``, made by ``mkdir``
+    with ``mode`` (less the umask, as any ``mkdir``)."""
+    for _ in range(100):
+        path = target.parent / f"{_prefix(target, kind)}{secrets.token_hex(6)}"
+        try:
+            os.mkdir(path, mode)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(errno.EEXIST, "no free name for a staging folder", str(target.parent))
+
+
 def _swap(staging: Path, target: Path) -> None:
-    """Move ``staging`` to ``target`` by two renames, putting the old folder back on failure."""
+    """Move ``staging`` to ``target`` by two renames, putting the old folder back on failure.
+
+    Whatever is raised once ``staging`` is in place (checked by its name being gone, so an
+    interrupt just after the rename counts too) is ignored: the run has completed, and what
+    is left of the old folder is removed by the next run's :func:`recover`."""
     if not (target.exists() or target.is_symlink()):
-        os.replace(staging, target)
+        try:
+            os.replace(staging, target)
+        except BaseException:
+            if os.path.lexists(staging):
+                raise
         return
-    retired = Path(tempfile.mkdtemp(prefix=_prefix(target, "old"), dir=target.parent))
+    retired = _make_folder(target, "old", 0o700)
+    aside = retired / target.name
     try:
-        os.replace(target, retired / target.name)
-    except BaseException:
-        shutil.rmtree(retired, ignore_errors=True)
-        raise
-    try:
+        os.replace(target, aside)
         os.replace(staging, target)
     except BaseException:
-        os.replace(retired / target.name, target)  # if this fails too, recover() restores it
+        if os.path.lexists(staging):  # the new folder is not in place: put the old one back
+            if os.path.lexists(aside) and not os.path.lexists(target):
+                os.replace(aside, target)  # if this fails too, recover() restores it
+            shutil.rmtree(retired, ignore_errors=True)
+            raise
+    with contextlib.suppress(BaseException):  # even Ctrl-C: the outputs are in place
         shutil.rmtree(retired, ignore_errors=True)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
