@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,13 @@ demo: $(STAMP)
 	$(BIN)/hazardmap demo-data --out data/raw
 	$(BIN)/hazardmap run --config hazardmap.toml
 
-## test: every test (pytest, warnings are errors)
+## test: every test (pytest, warnings are errors), then the slowest 25
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
+
+## test-fast: every test not marked slow (under a minute: the loop while editing)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
 
 ## lint: ruff (lint and format) and mypy
 lint: $(STAMP)

@@ -4,10 +4,10 @@
 
 Tables are compared as tables (CSV values exactly; villages.gpkg by table and geometry);
 manifest.json without what differs from run to run (creation time, timings, versions,
-paths, which overlays came from the cache); report.html and map.html as text once run-dependent parts are normalised (dates,
-folium's random element ids, inlined images), and every image (the PNG files and the
-images inlined in the pages) by its pixels. Prints one line per file and exits 1 if any
-differs beyond those allowances.
+paths, which overlays came from the cache); report.html and map.html as text once
+run-dependent parts are normalised (dates, folium's random element ids, inlined images),
+and every image (the PNG files and the images inlined in the pages) by its pixels.
+Prints one line per file and exits 1 if any differs beyond those allowances.
 """
 
 from __future__ import annotations

@@ -11,31 +11,7 @@ import pytest
 from affine import Affine
 
 from hazardmap.demo import write_demo_data
-from tests.helpers import (
-    CELL,
-    HOUSEHOLD_COLUMNS,
-    ORIGIN,
-    REPO,
-    UTM,
-    build_tiny_project,
-    invoke,
-    read_households_csv,
-    tiny_households,
-    utm_square,
-    write_raster,
-)
-
-__all__ = [
-    "CELL",
-    "HOUSEHOLD_COLUMNS",
-    "ORIGIN",
-    "REPO",
-    "UTM",
-    "read_households_csv",
-    "tiny_households",
-    "utm_square",
-    "write_raster",
-]
+from tests.helpers import REPO, UTM, build_tiny_project, copy_project, invoke, write_raster
 
 
 @pytest.fixture
@@ -65,15 +41,18 @@ def tiny_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def tiny_copy(tiny_template: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the tiny project with the outputs of a run; its project file."""
-    root = tmp_path / "project"
-    shutil.copytree(tiny_template.parent, root)
-    return root / "hazardmap.toml"
+    """A fresh copy of the tiny project with the outputs of a run, but not its overlay
+    cache (every run in the copy computes its overlays); its project file."""
+    return copy_project(tiny_template.parent, tmp_path / "project") / "hazardmap.toml"
 
 
 @pytest.fixture(scope="session")
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo county as a project folder (the repository's files, generated data)."""
+    """The demo county as a project folder (the repository's files, generated data).
+
+    Inputs only, shared by the session: a test that runs it passes its own output folder
+    (``hazardmap.run(demo_project, out)``, ``run --out``), so that no two tests share the
+    outputs or the overlay cache written beside them."""
     root = tmp_path_factory.mktemp("demo")
     shutil.copy(REPO / "hazardmap.toml", root / "hazardmap.toml")
     shutil.copytree(REPO / "layers", root / "layers")

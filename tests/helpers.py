@@ -7,6 +7,7 @@ test imports another test module.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 UTM = "EPSG:32648"
 ORIGIN = (500_000.0, 3_930_000.0)  # top-left of the tiny UTM raster, near Jingning
 CELL = 100.0
+CACHE_FOLDER = ".hazardmap-cache"  # beside a run's output folder (hazardmap.pipeline)
 
 
 def write_raster(
@@ -187,6 +189,13 @@ def build_tiny_project(root: Path) -> Path:
     return root / "hazardmap.toml"
 
 
+def copy_project(folder: Path, dest: Path) -> Path:
+    """A copy of a project folder, with the outputs of its runs but without their overlay
+    cache, so that a run in the copy computes every overlay again. Returns ``dest``."""
+    shutil.copytree(folder, dest, ignore=shutil.ignore_patterns(CACHE_FOLDER))
+    return dest
+
+
 def read_households_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"household_id": str, "village_code": str}, encoding="utf-8-sig")
 
@@ -264,3 +273,28 @@ def steps(*mutations: Callable[[Path], object]) -> Callable[[Path], None]:
 
 def slope_transform() -> Affine:
     return Affine(CELL, 0, ORIGIN[0], 0, -CELL, ORIGIN[1])
+
+
+# ------------------------------------------------------------ random zones for oracles
+def random_polygons(
+    rng: np.random.Generator, n: int, width: int, height: int
+) -> list[shapely.Geometry]:
+    """``n`` random polygons (some with holes, some multi-part) around a ``width`` x
+    ``height`` grid of unit cells, partly outside it."""
+    out = []
+    for i in range(n):
+        cx, cy = rng.uniform(-3, width + 3), rng.uniform(-3, height + 3)
+        r = rng.uniform(0.2, 9)
+        k = int(rng.integers(3, 25))
+        angles = np.sort(rng.uniform(0, 2 * np.pi, k))
+        radius = r * rng.uniform(0.3, 1.0, k)
+        poly = shapely.make_valid(
+            shapely.Polygon(np.c_[cx + radius * np.cos(angles), cy + radius * np.sin(angles)])
+        )
+        if i % 4 == 0 and r > 2:
+            poly = poly.difference(shapely.Point(cx, cy).buffer(r * 0.3))
+        if i % 5 == 0:
+            poly = poly.union(shapely.box(cx + r + 1, cy, cx + r + 3.3, cy + 2.1))
+        polys = [p for p in shapely.get_parts(poly) if p.geom_type == "Polygon"]
+        out.append(shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0])
+    return out

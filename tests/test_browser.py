@@ -31,6 +31,8 @@ else:
         pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
     sync_api = pytest.importorskip("playwright.sync_api")
 
+pytestmark = pytest.mark.slow  # a browser, and the demo county run
+
 XSS = "<img src=x onerror=alert(1)>"
 FLAGS = [
     "--no-sandbox",
@@ -73,8 +75,11 @@ def open_offline(browser: Any, page_path: Path) -> tuple[Any, dict[str, list[str
 
 
 @pytest.fixture(scope="module")
-def demo_map(demo_project: Path) -> tuple[hazardmap.RunResult, Path]:
-    result = hazardmap.run(demo_project)
+def demo_map(
+    demo_project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[hazardmap.RunResult, Path]:
+    """The demo county run once for this module, into a folder (and a cache) of its own."""
+    result = hazardmap.run(demo_project, tmp_path_factory.mktemp("demo-map") / "latest")
     assert result.out_dir is not None
     return result, result.out_dir / "map.html"
 

@@ -6,17 +6,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from affine import Affine
 from click.testing import CliRunner
 
 import hazardmap
 from hazardmap.cli import main
-from tests.conftest import CELL, ORIGIN, UTM, write_raster
+from tests.helpers import CELL, ORIGIN, UTM, write_raster
 
 
+@pytest.mark.slow  # five end-to-end runs of the tiny project
 def test_only_the_changed_raster_is_recomputed(tiny_project: Path) -> None:
     first = hazardmap.run(tiny_project)
-    assert first.reused_layers == []
+    assert first.reused_layers == ()
     again = hazardmap.run(tiny_project)
     assert sorted(again.reused_layers) == ["dry", "slope"]
     pd.testing.assert_frame_equal(again.households, first.households)
@@ -36,10 +38,11 @@ def test_only_the_changed_raster_is_recomputed(tiny_project: Path) -> None:
     for entry in fresh_root.glob("*.npz"):
         entry.write_bytes(b"damaged")
     recomputed = hazardmap.run(tiny_project)
-    assert recomputed.reused_layers == []  # a damaged cache is ignored, never trusted
+    assert recomputed.reused_layers == ()  # a damaged cache is ignored, never trusted
     pd.testing.assert_frame_equal(recomputed.households, third.households)
 
 
+@pytest.mark.slow  # end-to-end runs of the tiny project (measured: ~2-4 s)
 def test_changed_settings_invalidate_the_cache(tiny_project: Path) -> None:
     hazardmap.run(tiny_project)
     layer = tiny_project.parent / "layers" / "slope.toml"
@@ -48,4 +51,4 @@ def test_changed_settings_invalidate_the_cache(tiny_project: Path) -> None:
         encoding="utf-8",
     )
     result = hazardmap.run(tiny_project)
-    assert result.reused_layers == ["dry"]
+    assert result.reused_layers == ("dry",)

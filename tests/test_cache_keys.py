@@ -91,10 +91,10 @@ def test_the_digest_of_an_unchanged_file_is_remembered(
 
 def test_the_key_changes_with_the_code(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
     layer = config.layer("slope")
-    key = OverlayCache.key(config, layer)
-    assert OverlayCache.key(config, layer) == key
+    key = OverlayCache.layer_key(config, layer)
+    assert OverlayCache.layer_key(config, layer) == key
     monkeypatch.setattr(cache, "code_digest", lambda: "0" * 64)
-    assert OverlayCache.key(config, layer) != key
+    assert OverlayCache.layer_key(config, layer) != key
 
 
 def test_the_code_digest_covers_every_module() -> None:
@@ -121,12 +121,12 @@ def test_the_code_digest_covers_every_module() -> None:
 )
 def test_the_key_changes_with_the_layer_settings(config: Config, settings: dict[str, Any]) -> None:
     layer = config.layer("slope")
-    assert OverlayCache.key(config, with_settings(layer, **settings)) != OverlayCache.key(
-        config, layer
-    )
+    assert OverlayCache.layer_key(
+        config, with_settings(layer, **settings)
+    ) != OverlayCache.layer_key(config, layer)
 
 
 def test_the_key_ignores_what_does_not_shape_the_overlay(config: Config) -> None:
     layer = config.layer("slope")
     retitled = with_settings(layer, title="Landslides", units="index")
-    assert OverlayCache.key(config, retitled) == OverlayCache.key(config, layer)
+    assert OverlayCache.layer_key(config, retitled) == OverlayCache.layer_key(config, layer)

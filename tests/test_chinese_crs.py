@@ -13,7 +13,7 @@ from shapely.geometry import shape
 
 import hazardmap
 from hazardmap.chinese_crs import bd09_to_wgs84, gcj02_to_bd09, gcj02_to_wgs84, wgs84_to_gcj02
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 REAL = Path(__file__).parent / "data" / "real"
 METRES_PER_DEGREE = 111_320.0
@@ -68,6 +68,7 @@ def test_real_gcj02_outline_lands_on_the_wgs84_outline() -> None:
     assert iou(converted, wgs) > 0.97 and centroid_gap_m(converted, wgs) < 150
 
 
+@pytest.mark.slow  # end-to-end runs of the tiny project (measured: ~3 s)
 def test_households_in_gcj02(tiny_project: Path) -> None:
     expected = hazardmap.run(tiny_project).households.set_index("household_id")
     csv = tiny_project.parent / "data" / "households.csv"
@@ -94,6 +95,7 @@ def test_households_in_gcj02(tiny_project: Path) -> None:
     assert np.allclose(got["lon"], expected["lon"], atol=1e-8, equal_nan=True)
 
 
+@pytest.mark.slow  # end-to-end runs of the tiny project (measured: ~3 s)
 def test_villages_in_gcj02_override_what_the_file_claims(tiny_project: Path) -> None:
     import geopandas as gpd
 

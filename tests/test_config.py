@@ -7,17 +7,17 @@ from pathlib import Path
 import pytest
 
 from hazardmap import errors, load_config
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def test_the_repository_is_a_valid_project() -> None:
     config = load_config(REPO / "hazardmap.toml")
     assert config.hazard_names == ("drought", "hail", "landslide")
-    assert config.project.risk.classes == (0.02, 0.05, 0.10)
+    assert config.settings.risk.classes == (0.02, 0.05, 0.10)
     assert (
         config.layer("landslide").raster_path == (REPO / "data" / "raw" / "landslide.tif").resolve()
     )
-    assert {i.name for i in config.project.interventions} >= {
+    assert {i.name for i in config.settings.interventions} >= {
         "slope_works",
         "irrigation",
         "hail_nets",

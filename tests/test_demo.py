@@ -13,14 +13,15 @@ import rasterio
 
 import hazardmap
 from hazardmap.demo.county import divisions
-from tests.conftest import read_households_csv
+from tests.helpers import read_households_csv
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo_run(demo_project: Path) -> hazardmap.RunResult:
-    return hazardmap.run(demo_project)
+def demo_run(demo_project: Path, tmp_path_factory: pytest.TempPathFactory) -> hazardmap.RunResult:
+    """The demo county run once for this module, into a folder (and a cache) of its own."""
+    return hazardmap.run(demo_project, tmp_path_factory.mktemp("demo-run") / "latest")
 
 
 def test_demo_rasters_have_their_own_crs_and_grid(demo_project: Path) -> None:

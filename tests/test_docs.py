@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 EXAMPLE = re.compile(r"```python\n(.*?)```", re.DOTALL)
 

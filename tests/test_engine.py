@@ -26,7 +26,7 @@ from hazardmap.raster import (
     to_pixel_space,
 )
 from hazardmap.raster.kernels import COVERAGE_RULES
-from tests.test_kernels import random_polygons
+from tests.helpers import random_polygons
 
 CRS_UTM = "EPSG:32648"
 WIDTH, HEIGHT = 61, 47
@@ -120,6 +120,7 @@ def test_numpy_and_dask_dataarrays_equal_the_file(
         )
 
 
+@pytest.mark.slow  # starts a dask.distributed cluster (about 7 s)
 def test_dask_distributed_cluster_gives_the_in_memory_answers(case: tuple) -> None:  # type: ignore[type-arg]
     distributed = pytest.importorskip("distributed")
     path, stored, zones, points = case
@@ -173,8 +174,8 @@ def test_dask_distributed_sums_do_not_depend_on_which_task_finishes_first(
         return np.concatenate(
             [
                 zonal_job.weight,
-                zonal_job.weighted,
-                zonal_job.above.ravel(),
+                zonal_job.weighted_sum,
+                zonal_job.weight_above.ravel(),
                 point_job.total,
                 point_job.weight_sum,
             ]

@@ -8,6 +8,7 @@ adversarial pass found (issue 9).
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import warnings
@@ -15,10 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import shapely
 from affine import Affine
 
 from tests.helpers import (
@@ -230,6 +233,86 @@ def _bom(project: Path) -> None:
     project.write_bytes(b"\xef\xbb\xbf" + project.read_bytes())
 
 
+def _villages_as_a_table(project: Path) -> None:
+    set_key(project, "villages", "path", '"data/households.csv"')
+
+
+def _two_layer_geopackage(project: Path) -> None:
+    path = project.parent / "data" / "villages.gpkg"
+    gpd.read_file(path).iloc[:1].to_file(path, layer="aaa_subset", driver="GPKG")
+
+
+def _shapefile_without_dbf(project: Path) -> None:
+    shapefile = project.parent / "data" / "villages.shp"
+    gpd.read_file(project.parent / "data" / "villages.gpkg").to_file(shapefile)
+    shapefile.with_suffix(".dbf").unlink()
+    set_key(project, "villages", "path", '"data/villages.shp"')
+
+
+def _flat_village(project: Path) -> None:
+    def flatten(villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        x, y = villages.geometry.iloc[0].exterior.coords[0]
+        line = shapely.Polygon([(x, y), (x + 10, y + 10), (x + 20, y + 20)])
+        return villages.set_geometry([line, *villages.geometry.iloc[1:]], crs=villages.crs)
+
+    rewrite_villages(project, flatten)
+
+
+def _local_crs_villages(project: Path) -> None:
+    local = (
+        'LOCAL_CS["site",LOCAL_DATUM["site",32767],UNIT["metre",1],AXIS["E",EAST],AXIS["N",NORTH]]'
+    )
+    rewrite_villages(project, lambda v: v.set_crs(local, allow_override=True))
+
+
+def _repeated_header(project: Path) -> None:
+    path = project.parent / "data" / "households.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = [line + ("," + line.split(",")[3]) for line in lines]  # income_pc twice
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _semicolons(project: Path) -> None:
+    path = project.parent / "data" / "households.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",", ";"), encoding="utf-8")
+
+
+def _households_fifo(project: Path) -> None:
+    path = project.parent / "data" / "households.csv"
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _income_in_wan(project: Path) -> None:
+    table = households_table(project)
+    table["income_pc"] = (table["income_pc"].astype(float) / 10_000).map(str)
+    write_households(project, table)
+
+
+def _households_of_one_village(project: Path) -> None:
+    table = households_table(project)
+    write_households(project, table[table["village_code"] == "A"])
+
+
+def _overlapping_villages(project: Path) -> None:
+    def overlap(villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        shapes = list(villages.geometry)
+        shapes[2] = shapely.union(shapes[0], shapes[2])  # C also covers A
+        return villages.set_geometry(shapes, crs=villages.crs)
+
+    rewrite_villages(project, overlap)
+
+
+def _drought_above_one(project: Path) -> None:
+    path = project.parent / "data" / "dry.tif"
+    with rasterio.open(path, "r+") as dst:
+        dst.write((dst.read(1) * 5).astype(np.float32), 1)
+
+
+def _edited_previous_table(project: Path) -> None:
+    (project.parent / "outputs" / "latest" / "villages.csv").write_text("garbage\n1,2\n")
+
+
 def _layer(name: str) -> Callable[[Path], Path]:
     return lambda project: project.parent / "layers" / f"{name}.toml"
 
@@ -356,6 +439,55 @@ ERRORS = [
         r"column 'category': expected one of .*\(100,000 characters\)",
     ),
     Case(
+        "unknown top-level key",
+        lambda p: p.write_text("foo = 1\n" + p.read_text(encoding="utf-8"), encoding="utf-8"),
+        r"hazardmap\.toml: unknown key 'foo' in the top level",
+    ),
+    Case(
+        "unknown section",
+        lambda p: p.write_text(p.read_text(encoding="utf-8") + "[foo]\nx = 1\n"),
+        r"hazardmap\.toml: unknown key 'foo' in the top level",
+    ),
+    Case(
+        "villages given as a table", _villages_as_a_table, r"households\.csv: the file has no geo"
+    ),
+    Case("a GeoPackage of two layers", _two_layer_geopackage, r"holds 2 layers, \["),
+    Case("a Shapefile without its .dbf", _shapefile_without_dbf, r"villages\.shp: .*\.dbf"),
+    Case("a village without area", _flat_village, r"village polygon without area at feature 1"),
+    Case("villages in a local CRS", _local_crs_villages, r"cannot be related to places on Earth"),
+    Case(
+        "a boolean for a number",
+        lambda p: set_key(p, "planning", "budget_cny", "true"),
+        r"planning\.budget_cny: Input should be a valid number, got True",
+    ),
+    Case(
+        "a boolean in a table",
+        lambda p: edit(SLOPE(p), "[1, 0.12]]", "[1, true]]"),
+        r"slope\.toml: frequency\.points: expected numbers",
+    ),
+    Case(
+        "a layer name with capitals",
+        lambda p: edit(SLOPE(p), 'name = "slope"', 'name = "Slope"'),
+        r"name: .*use lower-case letters, digits and '_', starting with a letter",
+    ),
+    Case(
+        "a header naming a column twice",
+        _repeated_header,
+        r"households\.csv: the header names column\(s\) \['income_pc'\] more than once",
+    ),
+    Case("a semicolon-separated table", _semicolons, r"separated by ';', not commas"),
+    Case(
+        "the project file is a folder",
+        steps(lambda p: p.unlink(), lambda p: p.mkdir()),
+        r"hazardmap\.toml: the project file is a folder or a device",
+    ),
+    Case("households file is a FIFO", _households_fifo, r"households\.csv: .*device"),
+    Case(
+        "layers dir holding only the project file",
+        lambda p: set_key(p, "layers", "dir", '"."'),
+        r"no layer files",
+    ),
+    Case(
         "empty villages file",
         _empty_villages,
         r"villages\.gpkg: the villages file holds no features",
@@ -397,6 +529,37 @@ WARNINGS = [
         "falling damage curve",
         lambda p: edit(DRY(p), "crop = 0.5", "crop = [[0, 0.5], [1, 0.1]]"),
         r"dry\.toml: \[damage\] crop: the damage ratio falls as x rises",
+        warning=True,
+    ),
+    Case(
+        "an empty insured column",
+        _households_cell("insured", ""),
+        r"column 'insured' is empty for 1 households \(line 2\)",
+        warning=True,
+    ),
+    Case(
+        "income in 万元",
+        _income_in_wan,
+        r"100% of the households have incomes below the monitoring line",
+        warning=True,
+    ),
+    Case(
+        "households of one village only",
+        _households_of_one_village,
+        r"2 of 3 villages have no households in the file \(e\.g\. B, C\)",
+        warning=True,
+    ),
+    Case("overlapping villages", _overlapping_villages, r"the villages overlap", warning=True),
+    Case(
+        "probabilities above 1",
+        _drought_above_one,
+        r"dry\.toml: \d households have dry values outside probabilities from 0 to 1",
+        warning=True,
+    ),
+    Case(
+        "an editor's lock file among the layers",
+        lambda p: (p.parent / "layers" / ".#slope.toml").write_text("not toml"),
+        r"",
         warning=True,
     ),
     Case("UTF-8 BOM in the project file", _bom, r"", warning=True),
@@ -504,3 +667,11 @@ def test_crs_override_replaces_a_wrong_crs_in_the_file(project: Path) -> None:
     set_key(SLOPE(project), "", "crs_override", "true")
     code, _, err = invoke("run", "--config", str(project))
     assert code == 0, err
+
+
+def test_an_edited_previous_table_is_named_not_silently_ignored(project: Path) -> None:
+    _edited_previous_table(project)
+    code, _, err = invoke("run", "--config", str(project))
+    assert code == 0, err
+    assert "the previous run's village table cannot be compared with" in err
+    assert "lacks the column(s) ['village_code', 'name', 'risk_class'" in err

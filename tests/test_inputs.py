@@ -11,7 +11,7 @@ import shapely
 from hazardmap import errors
 from hazardmap.io import read_households, read_villages
 from hazardmap.problems import Problems
-from tests.conftest import HOUSEHOLD_COLUMNS
+from tests.helpers import HOUSEHOLD_COLUMNS
 
 GOOD_ROW = "h1,A,3,9000,none,0.5,0.2,0,0.3,0,0,earth,false,105.7,35.5"
 
@@ -178,3 +178,26 @@ def test_personal_numbers_are_recognised(text: str, village: str, kind: str) -> 
     from hazardmap.io.text import personal_number
 
     assert personal_number(text, village) == kind
+
+
+def test_lines_are_counted_as_in_the_file(tmp_path: Path) -> None:
+    """Blank lines and a cell spanning lines (a note with a line break) come before the bad
+    value: the message names the line an editor shows."""
+    path = tmp_path / "households.csv"
+    bad = GOOD_ROW.replace("h1", "h3").replace("9000", "lots")
+    text = HOUSEHOLD_COLUMNS + ",note\n" + GOOD_ROW + ',"two\nlines"\n\n\n' + bad + ",\n"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(errors.InputError, match=r"at line 6 \('lots'\)"):
+        read_households(path)
+
+
+def test_village_codes_stored_as_numbers_read_as_codes(tmp_path: Path) -> None:
+    box = shapely.box(0, 0, 1, 1)
+    path = tmp_path / "villages.gpkg"
+    gpd.GeoDataFrame(
+        {"code": [620826001001.0, 620826001002.0], "name": ["a", "b"]},
+        geometry=[box, shapely.box(1, 0, 2, 1)],
+        crs="EPSG:4544",
+    ).to_file(path)
+    villages = read_villages(path, id_field="code", name_field="name")
+    assert villages["village_code"].tolist() == ["620826001001", "620826001002"]

@@ -17,8 +17,9 @@ from affine import Affine
 from rasterio.features import rasterize
 
 from hazardmap import errors, sample, zonal_stats
+from hazardmap.crs import Grid
 from hazardmap.raster.geometry import _rings, to_pixel_space
-from hazardmap.raster.source import Grid
+from tests.helpers import random_polygons
 
 UNIT = Affine(1, 0, 0, 0, -1, 3)  # 3x3 grid of unit cells, top-left at (0, 3)
 ONE_TO_NINE = np.arange(1, 10, dtype=float).reshape(3, 3)
@@ -135,28 +136,6 @@ def test_bad_requests_raise_hazardmap_errors(grid9: Path, raster_file: Callable[
 
 
 # ------------------------------------------------------------------ randomized oracles
-def random_polygons(
-    rng: np.random.Generator, n: int, width: int, height: int
-) -> list[shapely.Geometry]:
-    out = []
-    for i in range(n):
-        cx, cy = rng.uniform(-3, width + 3), rng.uniform(-3, height + 3)
-        r = rng.uniform(0.2, 9)
-        k = int(rng.integers(3, 25))
-        angles = np.sort(rng.uniform(0, 2 * np.pi, k))
-        radius = r * rng.uniform(0.3, 1.0, k)
-        poly = shapely.make_valid(
-            shapely.Polygon(np.c_[cx + radius * np.cos(angles), cy + radius * np.sin(angles)])
-        )
-        if i % 4 == 0 and r > 2:
-            poly = poly.difference(shapely.Point(cx, cy).buffer(r * 0.3))
-        if i % 5 == 0:
-            poly = poly.union(shapely.box(cx + r + 1, cy, cx + r + 3.3, cy + 2.1))
-        polys = [p for p in shapely.get_parts(poly) if p.geom_type == "Polygon"]
-        out.append(shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0])
-    return out
-
-
 @pytest.fixture
 def random_case(
     raster_file: Callable[..., Path],

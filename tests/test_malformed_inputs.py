@@ -5,7 +5,6 @@ earlier outputs stay as they were."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -15,19 +14,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hazardmap.cli import main
-from tests.conftest import HOUSEHOLD_COLUMNS
+from tests.helpers import HOUSEHOLD_COLUMNS, build_tiny_project, copy_project
+
+pytestmark = pytest.mark.slow  # 80 runs of the tiny project through the command line
 
 FIELDS = HOUSEHOLD_COLUMNS.split(",")
 SECTIONS = ["project", "villages", "households", "layers", "risk", "outputs", "planning", "map"]
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
-    """The tiny project, run once, to copy for every example."""
-    from tests import conftest
-
-    root = tmp_path_factory.mktemp("template")
-    project = conftest.tiny_project.__wrapped__(root)  # type: ignore[attr-defined]
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny project, run once, to copy (without its overlay cache) for every example."""
+    project = build_tiny_project(tmp_path_factory.mktemp("template") / "project")
     assert CliRunner().invoke(main, ["run", "--config", str(project)]).exit_code == 0
     return project.parent
 
@@ -63,7 +61,7 @@ value = st.one_of(
 def test_malformed_household_cell(template: Path, row: int, field: str, new: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "project"
-        shutil.copytree(template, project)
+        copy_project(template, project)
         before = outputs_digest(project)
         path = project / "data" / "households.csv"
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -110,7 +108,7 @@ toml_value = st.one_of(
 def test_malformed_project_file(template: Path, section: str, key: str, new: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "project"
-        shutil.copytree(template, project)
+        copy_project(template, project)
         before = outputs_digest(project)
         path = project / "hazardmap.toml"
         lines = path.read_text(encoding="utf-8").splitlines()

@@ -20,7 +20,7 @@ from affine import Affine
 
 from hazardmap import sample, zonal_stats
 from hazardmap.errors import CRSError
-from tests.test_kernels import random_polygons
+from tests.helpers import random_polygons
 
 PEER = Path(__file__).parent / "data" / "peer"
 RS = PEER / "rasterstats"

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import hazardmap
-from tests.conftest import read_households_csv
+from tests.helpers import build_tiny_project, read_households_csv
 
 VILLAGE_COLUMNS = [
     "village_code",
@@ -40,9 +40,11 @@ PRIORITY_COLUMNS = [
 ]
 
 
-@pytest.fixture
-def tiny_run(tiny_project: Path) -> hazardmap.RunResult:
-    return hazardmap.run(tiny_project)
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> hazardmap.RunResult:
+    """The tiny project run once, in a fresh folder (no cache), for this module's checks of
+    what one run computes and writes; they only read it."""
+    return hazardmap.run(build_tiny_project(tmp_path_factory.mktemp("tiny-run") / "project"))
 
 
 def test_outputs_have_every_contract_column(tiny_run: hazardmap.RunResult) -> None:
@@ -132,7 +134,15 @@ def test_manifest_records_every_input_with_its_sha256(
         for layer in tiny_run.config.layers
     )
     config = dataclasses.replace(tiny_run.config, layers=unbounded)
-    write_manifest(build_manifest(dataclasses.replace(tiny_run, config=config), 1.0), tmp_path)
+    parts = ("grids", "villages", "households", "priorities", "timings", "warnings")
+    manifest = build_manifest(
+        config=config,
+        total_seconds=1.0,
+        reused_layers=tiny_run.reused_layers,
+        changes=tiny_run.changes,
+        **{part: getattr(tiny_run, part) for part in parts},
+    )
+    write_manifest(manifest, tmp_path)
     recorded = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert recorded["configuration"]["layers"]["slope"]["valid_range"] == [None, None]
 
@@ -162,10 +172,11 @@ def test_report_and_its_figures_are_written(tiny_run: hazardmap.RunResult) -> No
     assert page.count("data:image/png;base64,") == 5
 
 
+@pytest.mark.slow  # two end-to-end runs; compare_runs: tests/test_model_units.py
 def test_changes_against_the_previous_run(tiny_project: Path) -> None:
     from affine import Affine
 
-    from tests.conftest import CELL, ORIGIN, UTM, write_raster
+    from tests.helpers import CELL, ORIGIN, UTM, write_raster
 
     first = hazardmap.run(tiny_project)
     assert first.out_dir is not None and first.changes is None
@@ -193,10 +204,11 @@ def test_changes_against_the_previous_run(tiny_project: Path) -> None:
     assert "Changes since the previous run" in report and "2 → 4" in report
 
 
+@pytest.mark.slow  # two end-to-end runs; compare_runs: tests/test_model_units.py
 def test_changes_show_on_the_map(tiny_project: Path) -> None:
     from affine import Affine
 
-    from tests.conftest import CELL, ORIGIN, UTM, write_raster
+    from tests.helpers import CELL, ORIGIN, UTM, write_raster
 
     hazardmap.run(tiny_project)
     write_raster(
@@ -214,7 +226,7 @@ def test_changes_show_on_the_map(tiny_project: Path) -> None:
 def test_all_nodata_raster_is_an_error(tiny_project: Path) -> None:
     from affine import Affine
 
-    from tests.conftest import CELL, ORIGIN, UTM, write_raster
+    from tests.helpers import CELL, ORIGIN, UTM, write_raster
 
     write_raster(
         tiny_project.parent / "data" / "slope.tif",

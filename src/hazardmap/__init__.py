@@ -1,28 +1,61 @@
 """hazardmap: disaster-induced return-to-poverty risk for households and villages.
 
-The public API is small on purpose: :func:`run` for the whole pipeline,
+The public API is small on purpose: :func:`run` for the whole pipeline, :func:`validate`,
 :func:`zonal_stats` and :func:`sample` for the raster kernels, and :func:`load_config`.
+The names are loaded when first used (PEP 562), so ``import hazardmap`` and
+``hazardmap --help`` do not load numba, geopandas or rasterio.
 """
 
 from __future__ import annotations
 
-from hazardmap import errors
-from hazardmap.config import Config, load_config
-from hazardmap.errors import HazardmapError
-from hazardmap.pipeline import run
-from hazardmap.raster import sample, zonal_stats
-from hazardmap.results import RunResult
+import importlib
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from hazardmap import errors
+from hazardmap.errors import HazardmapError
+
+if TYPE_CHECKING:
+    from hazardmap.config import Config, load_config
+    from hazardmap.pipeline import run, validate
+    from hazardmap.raster import sample, zonal_stats
+    from hazardmap.results import RunResult, ValidationReport
+
+__version__ = metadata.version("hazardmap")
+
+_LAZY = {
+    "Config": "hazardmap.config",
+    "load_config": "hazardmap.config",
+    "run": "hazardmap.pipeline",
+    "validate": "hazardmap.pipeline",
+    "sample": "hazardmap.raster",
+    "zonal_stats": "hazardmap.raster",
+    "RunResult": "hazardmap.results",
+    "ValidationReport": "hazardmap.results",
+}
 
 __all__ = [
     "Config",
     "HazardmapError",
     "RunResult",
+    "ValidationReport",
     "__version__",
     "errors",
     "load_config",
     "run",
     "sample",
+    "validate",
     "zonal_stats",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'hazardmap' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # the next access is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -65,11 +65,15 @@ def main() -> None:
 config_option = click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=Path("hazardmap.toml"),
     show_default=True,
     help="The project file.",
 )
+
+
+MAX_DEMO_HOUSEHOLDS = 1_000_000
+"""demo-data's --households bound: more than any county has (about 20 s and 1 GB to write)."""
 
 
 @main.command("demo-data")
@@ -78,21 +82,29 @@ config_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("data/raw"),
     show_default=True,
-    help="Folder for the demo county's raw data.",
+    help="Folder for the demo county's raw data. Files of the same names are overwritten "
+    "only if an earlier demo-data run wrote them (its .hazardmap-demo-data marker is there).",
 )
 @click.option(
     "--households",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_DEMO_HOUSEHOLDS),
     default=30_000,
     show_default=True,
     help="Number of households.",
 )
-@click.option("--seed", type=int, default=620826, show_default=True, help="Random seed.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=620826,
+    show_default=True,
+    help="Random seed (0 or more).",
+)
 def demo_data(out: Path, households: int, seed: int) -> None:
     """Write the demo county's raw data.
 
     Villages (EPSG:4544), households (CSV, WGS84 lon/lat) and hazard rasters in three
-    CRSs and grids, generated from the seed: the same seed gives the same files."""
+    CRSs and grids, generated from the seed: the same seed gives the same files. Refuses
+    to overwrite files it did not write."""
     from hazardmap.demo import write_demo_data
 
     try:

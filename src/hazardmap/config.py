@@ -18,8 +18,10 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AllowInfNan,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StrictBool,
     TypeAdapter,
     ValidationError,
@@ -31,14 +33,35 @@ from hazardmap.errors import ConfigError, InputFileNotFoundError
 from hazardmap.gdal_names import split_netcdf_name
 from hazardmap.model.hazard import Curve, DamageSpec, Frequency, FrequencyType, HazardParams
 from hazardmap.model.interventions import Intervention
+from hazardmap.paths import real_path
 from hazardmap.problems import Problems, shorten
 from hazardmap.vocabulary import HOUSEHOLD_FIELDS, HOUSING_TYPES, INCOME_COMPONENTS
 
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-Bound = Annotated[float, AllowInfNan(True)]
+Real = Annotated[float, Strict()]
+"""A number; never a boolean (pydantic would otherwise take ``true`` for 1.0)."""
+Probability = Annotated[Real, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[Real, Field(ge=0.0)]
+Positive = Annotated[Real, Field(gt=0.0)]
+Bound = Annotated[Real, AllowInfNan(True)]
 """A range's end: -inf and inf mean unbounded."""
+Count = Annotated[int, Strict()]
+
+
+def _holds_a_boolean(value: Any) -> bool:
+    return isinstance(value, bool) or (
+        isinstance(value, list | tuple) and any(_holds_a_boolean(v) for v in value)
+    )
+
+
+def _numbers_only(value: Any) -> Any:
+    """Reject booleans anywhere in a table of numbers: TOML's ``true`` is no number."""
+    if _holds_a_boolean(value):
+        raise ValueError(f"expected numbers, got {shorten(value)}; write numbers, not true/false")
+    return value
+
+
+CurveInput = Annotated[Curve, BeforeValidator(_numbers_only)]
+"""A curve as a layer file gives it, [[x, value], ...]."""
 
 
 class _Strict(BaseModel):
@@ -83,6 +106,7 @@ class VillagesSection(_Strict):
     name_field: str = "name"
     township_field: str | None = None
     crs: str | None = None
+    layer: str | None = None
 
 
 class HouseholdsSection(_Strict):
@@ -92,7 +116,7 @@ class HouseholdsSection(_Strict):
     crs: str = "EPSG:4326"
     county_tolerance_m: NonNegative = 1000.0
     village_tolerance_m: NonNegative = 500.0
-    duplicate_threshold: Annotated[int, Field(ge=2)] = 10
+    duplicate_threshold: Annotated[Count, Field(ge=2)] = 10
     fields: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("fields")
@@ -113,7 +137,7 @@ class LayersSection(_Strict):
 
 class RiskSection(_Strict):
     classes: tuple[Probability, Probability, Probability] = (0.02, 0.05, 0.10)
-    min_area_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.10
+    min_area_share: Annotated[Real, Field(gt=0.0, le=1.0)] = 0.10
 
     @field_validator("classes")
     @classmethod
@@ -188,7 +212,7 @@ class ProjectFile(_Strict):
 # ------------------------------------------------------------------------------ layer files
 class FrequencyConfig(_Strict):
     type: FrequencyType
-    points: Curve | None = None
+    points: CurveInput | None = None
     damaging_fraction: Probability | None = None
 
     @model_validator(mode="after")
@@ -217,12 +241,12 @@ class LayerFile(_Strict):
     sampling: Literal["nearest", "bilinear"] = "nearest"
     crs: str | None = None
     crs_override: StrictBool = False
-    band: Annotated[int, Field(ge=1)] | None = None
-    nodata: float | None = None
+    band: Annotated[Count, Field(ge=1)] | None = None
+    nodata: Real | None = None
     valid_range: tuple[Bound, Bound] | None = None
-    levels: tuple[float, float, float]
+    levels: tuple[Real, Real, Real]
     frequency: FrequencyConfig
-    damage: dict[str, DamageSpec] = Field(default_factory=dict)
+    damage: dict[str, Real | CurveInput] = Field(default_factory=dict)
     housing: dict[str, NonNegative] = Field(default_factory=dict)
 
     @field_validator("valid_range")
@@ -322,7 +346,7 @@ class LayerConfig:
         """The raster file (for a NETCDF:"file.nc":variable path, the NetCDF file)."""
         named = split_netcdf_name(str(self.spec.path))
         path = Path(named[0]) if named else self.spec.path
-        return (self.file.parent / path).resolve()
+        return real_path(self.file.parent / path)
 
     @property
     def raster_variable(self) -> str | None:
@@ -372,7 +396,7 @@ class Config:
 
     def resolve(self, path: Path) -> Path:
         """A path of the project file, made absolute relative to the project file."""
-        return (self.root / path).resolve()
+        return real_path(self.root / path)
 
     @property
     def villages_path(self) -> Path:
@@ -415,11 +439,12 @@ class Config:
         return paths
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path, role: str = "project file") -> dict[str, Any]:
+    if not path.exists():
+        fix = "give the project file with --config or create it" if role == "project file" else ""
+        raise InputFileNotFoundError(f"{path}: {role} not found; {fix or 'check the path'}")
     if not path.is_file():
-        raise InputFileNotFoundError(
-            f"{path}: file not found; give the project file with --config or create it"
-        )
+        raise ConfigError(f"{path}: the {role} is a folder or a device, not a file; give a file")
     try:
         text = path.read_bytes().removeprefix(b"\xef\xbb\xbf").decode("utf-8")
     except UnicodeDecodeError:
@@ -431,7 +456,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 _UNION_MEMBER_TAGS = frozenset({"float", "int", "str", "bool"})
-_GENERIC_MEMBER_TAGS = ("list[", "tuple[", "dict[")
+_GENERIC_MEMBER_TAGS = ("list[", "tuple[", "dict[", "function-")
 
 
 def _is_member_tag(part: object) -> bool:
@@ -445,6 +470,13 @@ def _key_path(error: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(str(part) for part in error["loc"] if not _is_member_tag(part))
 
 
+_PATTERNS = {
+    r"^[A-Za-z0-9_\-]+$": "use letters, digits, '_' and '-' only",
+    r"^[a-z][a-z0-9_]*$": "use lower-case letters, digits and '_', starting with a letter",
+}
+"""What a name's pattern asks for, in words."""
+
+
 def _fix(error: Mapping[str, Any]) -> str:
     """What to do about one of pydantic's own errors."""
     ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in (error.get("ctx") or {}).items()}
@@ -455,7 +487,10 @@ def _fix(error: Mapping[str, Any]) -> str:
         "less_than": lambda: f"set a number below {ctx.get('lt')}",
         "less_than_equal": lambda: f"set a number of at most {ctx.get('le')}",
         "finite_number": lambda: "set a finite number (inf and nan are not allowed here)",
-        "string_pattern_mismatch": lambda: "use letters, digits, '_' and '-' only",
+        "string_pattern_mismatch": lambda: _PATTERNS.get(
+            str(ctx.get("pattern")), f"match the pattern {ctx.get('pattern')}"
+        ),
+        "int_from_float": lambda: "give a whole number",
         "literal_error": lambda: f"use one of {ctx.get('expected')}",
     }
     if kind in fixes:
@@ -476,7 +511,8 @@ def _describe(error: Mapping[str, Any]) -> str:
     if error["type"] == "value_error":  # our own validators: the message says what to do
         message = str(error["msg"]).removeprefix("Value error, ")
         return f"{name}: {message}" if name else message
-    return f"{name or 'file'}: {error['msg']}, got {shorten(error.get('input'))}; {_fix(error)}"
+    got = "" if "got" in str(error["msg"]) else f", got {shorten(error.get('input'))}"
+    return f"{name or 'file'}: {error['msg']}{got}; {_fix(error)}"
 
 
 def _problems(exc: ValidationError, path: Path) -> list[str]:
@@ -502,8 +538,8 @@ def _validate(model: type[_Strict], data: dict[str, Any], path: Path) -> Any:
 
 def load_layer(path: Path) -> LayerConfig:
     """Read and validate one layer file."""
-    spec = _validate(LayerFile, _read_toml(path), path)
-    return LayerConfig(file=path.resolve(), spec=spec)
+    spec = _validate(LayerFile, _read_toml(path, "layer file"), path)
+    return LayerConfig(file=real_path(path), spec=spec)
 
 
 @dataclass(frozen=True)
@@ -518,11 +554,20 @@ class ConfigDraft:
     config: Config | None
 
     def resolve(self, path: Path) -> Path:
-        return (self.file.parent / path).resolve()
+        return real_path(self.file.parent / path)
 
 
-def _valid_sections(data: dict[str, Any], path: Path, problems: Problems) -> dict[str, Any]:
-    """Each section of a project file that validates on its own (every problem recorded)."""
+def _read_sections(
+    data: dict[str, Any], path: Path, problems: Problems
+) -> tuple[ProjectFile | None, dict[str, Any]]:
+    """The project file, and its sections; when it is not valid (its problems recorded),
+    None and each section that validates on its own."""
+    try:
+        project = ProjectFile.model_validate(data)
+    except ValidationError as exc:
+        problems.record(ConfigError(*_problems(exc, path)))
+    else:
+        return project, dict(project)
     sections: dict[str, Any] = {}
     for name, field in ProjectFile.model_fields.items():
         if name not in data and not field.is_required():
@@ -533,11 +578,17 @@ def _valid_sections(data: dict[str, Any], path: Path, problems: Problems) -> dic
             sections[name] = adapter.validate_python(data[name])
         except (KeyError, ValidationError):
             continue
-    try:
-        ProjectFile.model_validate(data)
-    except ValidationError as exc:
-        problems.record(ConfigError(*_problems(exc, path)))
-    return sections
+    return None, sections
+
+
+def _layer_files(folder: Path, project_file: Path) -> list[Path]:
+    """The layer files of a folder: its *.toml files, but for hidden ones (editors' lock
+    and backup files such as .#hail.toml) and the project file itself."""
+    return sorted(
+        path
+        for path in folder.glob("*.toml")
+        if not path.name.startswith(".") and real_path(path) != project_file
+    )
 
 
 def _check_layer_names(layers: tuple[LayerConfig, ...]) -> list[str]:
@@ -573,16 +624,16 @@ def _check_interventions(project: ProjectFile, names: set[str], file: Path) -> l
 def read_project(path: str | Path, problems: Problems) -> ConfigDraft:
     """Read the project file and every layer file, recording every problem in any of them
     (rather than stopping at the first)."""
-    file = Path(path).resolve()
+    file = real_path(path)
     data = problems.attempt(lambda: _read_toml(file))
     if data is None:
         return ConfigDraft(file, {}, (), None)
-    sections = _valid_sections(data, file, problems)
+    project, sections = _read_sections(data, file, problems)
     layers: tuple[LayerConfig, ...] = ()
     layers_section = sections.get("layers")
     layer_files_ok = False
     if layers_section is not None:
-        layer_dir = (file.parent / layers_section.dir).resolve()
+        layer_dir = real_path(file.parent / layers_section.dir)
         if not layer_dir.is_dir():
             problems.record(
                 InputFileNotFoundError(
@@ -590,7 +641,7 @@ def read_project(path: str | Path, problems: Problems) -> ConfigDraft:
                     "create it or fix the path"
                 )
             )
-        elif not (layer_files := sorted(layer_dir.glob("*.toml"))):
+        elif not (layer_files := _layer_files(layer_dir, file)):
             problems.record(
                 ConfigError(f"{layer_dir}: no layer files (*.toml); add one file per hazard")
             )
@@ -603,8 +654,7 @@ def read_project(path: str | Path, problems: Problems) -> ConfigDraft:
                 problems.record(ConfigError(*naming))
                 layer_files_ok = False
     config = None
-    if len(sections) == len(ProjectFile.model_fields) and layer_files_ok:
-        project = ProjectFile.model_validate(data)
+    if project is not None and layer_files_ok:
         mismatches = _check_interventions(project, {layer.name for layer in layers}, file)
         if mismatches:
             problems.record(ConfigError(*mismatches))

@@ -12,6 +12,7 @@ outside the county the systems that would fit are tried and named.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 from affine import Affine
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as PyprojCRSError
+from pyproj.exceptions import ProjError
 
 from hazardmap.chinese_crs import OFFSET_SYSTEMS, to_wgs84
 from hazardmap.errors import CRSError
@@ -65,10 +67,21 @@ class CoordinateSystem:
         x, y = self.convert(x, y)
         if self.crs.equals(to):
             return x, y
-        transformer = Transformer.from_crs(self.crs, to, always_xy=True)
         with np.errstate(invalid="ignore", over="ignore"):
-            tx, ty = transformer.transform(x, y, errcheck=False)
+            tx, ty = _transformer(self.crs, to).transform(x, y, errcheck=False)
         return np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64)
+
+
+_THREAD = threading.local()
+
+
+def _transformer(source: CRS, target: CRS) -> Transformer:
+    """One transformer per pair of CRSs and thread (making one costs about 13 ms; pyproj
+    transformers must not be shared between threads)."""
+    made: dict[tuple[CRS, CRS], Transformer] = _THREAD.__dict__.setdefault("transformers", {})
+    if (source, target) not in made:
+        made[source, target] = Transformer.from_crs(source, target, always_xy=True)
+    return made[source, target]
 
 
 def parse_system(value: str, *, where: str) -> CoordinateSystem:
@@ -106,7 +119,13 @@ def check_fits(x: np.ndarray, y: np.ndarray, system: CoordinateSystem, *, where:
         fits = lonlat_fit(x, y)
         unit = "degrees"
     else:
-        lon, lat = system.transform(x, y, WGS84)
+        try:
+            lon, lat = system.transform(x, y, WGS84)
+        except ProjError:
+            raise CRSError(
+                f"{where}: the CRS {system.label} cannot be related to places on Earth (a local "
+                "or engineering CRS); declare the CRS the coordinates are really in"
+            ) from None
         fits = lonlat_fit(lon, lat)
         unit = "its units"
     if not fits.all():

@@ -52,6 +52,7 @@ def read_village_input(
             name_field=settings.name_field,
             township_field=settings.township_field,
             crs=settings.crs,
+            layer=settings.layer,
             problems=problems,
         )
     )
@@ -112,7 +113,44 @@ def read_household_input(
     if coordinates is None:
         return None
     checked = table.assign(x=coordinates.x, y=coordinates.y, location_flag=coordinates.flags)
+    problems.warn(*_coverage_warnings(path, village_table, village_index))
     return Households(checked, coordinates.crs, village_index)
+
+
+def _coverage_warnings(
+    path: Path, villages: gpd.GeoDataFrame, village_index: np.ndarray
+) -> list[str]:
+    """Villages the household file leaves without households: their expected returns are
+    0, which reads as "safe" on the map."""
+    counts = np.bincount(village_index, minlength=len(villages))
+    empty = np.flatnonzero(counts == 0)
+    if not empty.size:
+        return []
+    codes = villages["village_code"].to_numpy()[empty]
+    return [
+        f"{path}: {empty.size:,} of {len(counts):,} villages have no households in the file "
+        f"(e.g. {', '.join(map(str, codes[:3]))}); their expected returns are 0: check that "
+        "the file covers the whole county"
+    ]
+
+
+MOSTLY_POOR = 0.5
+"""More than this share of households below the line already: the units are wrong."""
+
+
+def income_warnings(path: Path, households: pd.DataFrame, line: float) -> list[str]:
+    """Most households already below the monitoring line: income in other units (yuan a
+    month, 万元), the wrong column mapped, or a wrong line; hardly anyone could fall back."""
+    below = households["income_pc"].to_numpy() < line
+    if below.mean() <= MOSTLY_POOR:
+        return []
+    median = float(np.median(households["income_pc"]))
+    return [
+        f"{path}: {below.mean():.0%} of the households have incomes below the monitoring "
+        f"line (median income_pc {median:,.0f} against a line of {line:,.0f}), so hardly any "
+        "can fall back; check that income_pc is CNY per person per year and [project] "
+        "monitoring_line"
+    ]
 
 
 def open_grid(layer: LayerConfig) -> Grid:
@@ -179,6 +217,10 @@ def read_inputs(
             read.households = read_household_input(
                 households, draft.resolve(households.path), draft.file, joined, problems
             )
+        project = draft.sections.get("project")
+        if read.households is not None and project is not None:
+            path = draft.resolve(households.path)
+            problems.warn(*income_warnings(path, read.households.table, project.monitoring_line))
     with clock.stage("open rasters"):
         for layer in draft.layers:
             grid = problems.attempt(partial(open_grid, layer))

@@ -36,7 +36,7 @@ from hazardmap.raster import (
     zones_to_crs,
 )
 from hazardmap.raster.images import layer_image, relief_image
-from hazardmap.raster.kernels import FRACTION
+from hazardmap.raster.kernels import Coverage
 from hazardmap.raster.source import SourceOptions
 from hazardmap.results import Inputs, MapImage
 
@@ -136,7 +136,7 @@ class Overlayer:
         breaks = tuple(float(b) for b in layer.spec.levels)
         limits = layer.spec.valid_range
         checks = () if limits is None else (limits[0], float(np.nextafter(limits[1], np.inf)))
-        zonal = ZonalJob(self._zones(grid), FRACTION, breaks + checks)
+        zonal = ZonalJob(self._zones(grid), Coverage.FRACTION, breaks + checks)
         sampled = PointJob(self._points(grid, layer.spec.sampling))
         with open_source(layer.raster_path, **layer.source_options()) as source:
             scan(source, [zonal], [sampled])
@@ -156,6 +156,7 @@ class Overlayer:
         by_village = ~(np.isfinite(self.x) & np.isfinite(self.y))
         value[by_village] = mean[self.village_index[by_village]]
         self._report_missing(layer, value, has_data)
+        self._report_clamped(layer, value)
         image = layer_image(
             layer.raster_path, breaks, options=SourceOptions(**layer.source_options())
         )
@@ -179,6 +180,18 @@ class Overlayer:
                 "the villages' area; check the raster's units and nodata value"
             )
 
+    def _report_clamped(self, layer: LayerConfig, value: np.ndarray) -> None:
+        """Household values the layer's frequency rule can only clamp: the raster's units
+        are probably not the ones the rule expects."""
+        frequency = layer.spec.hazard_params().frequency
+        outside = frequency.outside_domain(value)
+        if outside.any():
+            self.problems.warn(
+                f"{layer.file}: {int(outside.sum()):,} households have {layer.name} values "
+                f"outside {frequency.domain()}, which the [frequency] rule clamps; check the "
+                "raster's units against the layer's frequency"
+            )
+
     def _report_missing(self, layer: LayerConfig, value: np.ndarray, has_data: np.ndarray) -> None:
         """Households and villages left without a value: their risk is missing, and says so."""
         households = int((~np.isfinite(value)).sum())
@@ -200,6 +213,7 @@ def overlay_layers(
     overlayer = Overlayer.of(inputs, problems)
     overlays: dict[str, LayerOverlay] = {}
     reused = []
+    computed: dict[str, CacheEntry] = {}
     for layer in inputs.config.layers:
         key = cache.layer_key(inputs.config, layer) if cache.folder is not None else ""
         hit = cache.load(key) if key else None
@@ -211,7 +225,12 @@ def overlay_layers(
         before = len(problems.warnings)
         overlays[layer.name] = overlay = overlayer.layer(layer)
         if key:
-            cache.store(key, CacheEntry(overlay.arrays(), problems.warnings[before:]))
+            computed[key] = CacheEntry(overlay.arrays(), problems.warnings[before:])
+    for (
+        key,
+        entry,
+    ) in computed.items():  # only once every layer is done: a failed run writes nothing
+        cache.store(key, entry)
     return overlays, reused
 
 

@@ -23,6 +23,7 @@ from hazardmap.outputs import write_outputs
 from hazardmap.outputs.staging import interrupted, output_lock, recover
 from hazardmap.outputs.target import check_target
 from hazardmap.overlay import Overlayer
+from hazardmap.paths import real_path
 from hazardmap.problems import Problems
 from hazardmap.results import RunResult, ValidationReport
 
@@ -103,14 +104,14 @@ def run(
     problems = Problems()
     draft, read = _read(config, problems, clock)
     if draft.config is not None:
-        target = Path(out).resolve() if out is not None else draft.config.outputs_dir
+        target = real_path(out) if out is not None else draft.config.outputs_dir
         _check_target(target, draft.config, problems)
     problems.raise_errors()
     assert draft.config is not None  # else an error was raised
     inputs = assemble(draft.config, read)
     with output_lock(target):
         recover(target)  # a run killed mid-swap is repaired before its outputs are read
-        previous = read_previous(target)
+        previous = read_previous(target, problems)
         cache = OverlayCache(target.parent / CACHE_FOLDER)
         result = compute(inputs, problems, clock, cache, previous)
         with clock.stage("write outputs"):

@@ -12,6 +12,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from hazardmap.polygons import polygonal_part
+
 VILLAGE_CRS = "EPSG:4544"  # CGCS2000 / 3-degree Gauss-Kruger CM 105E
 _REFERENCE = "hazardmap.demo.reference"
 
@@ -65,11 +67,6 @@ def _random_points_in(rng: np.random.Generator, region: shapely.Geometry, n: int
     return np.concatenate(found)[:n]
 
 
-def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
-    parts = [p for p in shapely.get_parts(shapely.make_valid(geom)) if p.geom_type == "Polygon"]
-    return shapely.multipolygons(parts) if len(parts) > 1 else parts[0]
-
-
 def _voronoi_tiles(points: np.ndarray, region: shapely.Geometry) -> list[shapely.Geometry]:
     """Voronoi cells of ``points`` clipped to ``region``, in the order of the points."""
     if len(points) == 1:
@@ -79,7 +76,10 @@ def _voronoi_tiles(points: np.ndarray, region: shapely.Geometry) -> list[shapely
         extend_to=shapely.box(*shapely.bounds(shapely.buffer(region, 1000))),
         ordered=True,
     )
-    return [_polygonal(shapely.intersection(cell, region)) for cell in shapely.get_parts(cells)]
+    return [
+        polygonal_part(shapely.make_valid(shapely.intersection(cell, region)))
+        for cell in shapely.get_parts(cells)
+    ]
 
 
 def _relaxed_seeds(

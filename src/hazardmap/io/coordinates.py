@@ -35,6 +35,7 @@ from hazardmap.crs import (
     utm_zone,
 )
 from hazardmap.errors import CRSError
+from hazardmap.polygons import union
 from hazardmap.problems import Problems, rows_summary
 
 WRONG_CRS_SHARE = 0.5
@@ -68,11 +69,13 @@ class _County:
     """The villages in a metric CRS, and the county they make, for point tests."""
 
     def __init__(self, villages: gpd.GeoDataFrame, tolerance_m: float) -> None:
+        self.declared = villages.crs.to_string()
         centre = villages.geometry.to_crs(WGS84).union_all().centroid
         self.metric = utm_zone(centre.x, centre.y)
         self.zones = np.asarray(villages.geometry.to_crs(self.metric).values)
-        self.area = shapely.buffer(shapely.union_all(self.zones), tolerance_m)
+        self.area = shapely.buffer(union(self.zones), tolerance_m)
         shapely.prepare(self.area)
+        shapely.prepare(self.zones)
 
     def contains(self, system: CoordinateSystem, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         mx, my = system.transform(x, y, self.metric)
@@ -110,7 +113,8 @@ def _wrong_crs(
         f"the coordinates fit {best.label} ({best_share:.0%} inside); set [households] crs = "
         f'"{best.label}"'
         if best is not None and best_share > WRONG_CRS_SHARE
-        else "no common CRS fits them either; check [households] crs and the coordinate columns"
+        else "no common CRS fits them either; check [households] crs, the coordinate columns, "
+        f"and the villages' own CRS ({county.declared})"
     )
     return CRSError(
         f"{source}: {n - int(inside.sum()):,} of {n:,} households with coordinates "
@@ -209,12 +213,8 @@ def check_coordinates(
         problems.warn(better)
 
     mx, my = system.transform(x, y, county.metric)
-    checked = inside & (village_index >= 0)
-    distance = np.zeros(len(households))
-    distance[checked] = shapely.distance(
-        county.zones[village_index[checked]], shapely.points(mx[checked], my[checked])
-    )
-    astray = checked & (distance > settings.village_tolerance_m)
+    astray = _astray(county, mx, my, inside & (village_index >= 0), village_index)
+    astray &= _distances(county, mx, my, astray, village_index) > settings.village_tolerance_m
     if astray.any():
         flags[astray] = np.where(
             flags[astray] == "", "outside_village", flags[astray] + ";outside_village"
@@ -245,14 +245,33 @@ def check_coordinates(
     return CheckedCoordinates(cx, cy, system.crs, flags)
 
 
+def _astray(
+    county: _County, mx: np.ndarray, my: np.ndarray, checked: np.ndarray, index: np.ndarray
+) -> np.ndarray:
+    """Which ``checked`` points lie outside (not in or on) their village's polygon."""
+    outside = np.zeros(mx.shape, dtype=bool)
+    outside[checked] = ~shapely.intersects_xy(
+        county.zones[index[checked]], mx[checked], my[checked]
+    )
+    return outside
+
+
+def _distances(
+    county: _County, mx: np.ndarray, my: np.ndarray, which: np.ndarray, index: np.ndarray
+) -> np.ndarray:
+    """Each point's distance to its village's polygon, for ``which`` points (else 0)."""
+    distance = np.zeros(mx.shape)
+    points = shapely.points(mx[which], my[which])
+    distance[which] = shapely.distance(county.zones[index[which]], points)
+    return distance
+
+
 def _shared_points(
     mx: np.ndarray, my: np.ndarray, inside: np.ndarray, threshold: int
 ) -> np.ndarray:
     """Households on one point (to the metre) with at least ``threshold - 1`` others."""
-    point_id = (
-        pd.Series(np.round(mx).astype("float64")).astype(str)
-        + ","
-        + pd.Series(np.round(my).astype("float64")).astype(str)
-    )
-    counts = point_id[inside].value_counts()
-    return inside & (point_id.map(counts).fillna(0).to_numpy() >= threshold)
+    metres = np.column_stack([np.round(mx[inside]), np.round(my[inside])])
+    _, group, counts = np.unique(metres, axis=0, return_inverse=True, return_counts=True)
+    shared = np.zeros(mx.shape, dtype=bool)
+    shared[inside] = counts[group.ravel()] >= threshold
+    return shared

@@ -8,16 +8,16 @@ warnings.
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from hazardmap.errors import InputError, InputFileNotFoundError
+from hazardmap.errors import InputError
+from hazardmap.io.tables import EXCEL_SUFFIXES, Table, read_table, sheet_names
 from hazardmap.io.text import control_characters, personal_numbers
-from hazardmap.problems import Problems, names_summary, rows_summary, shorten
+from hazardmap.problems import Problems, names_summary, rows_summary
 from hazardmap.vocabulary import (
     CATEGORY_ALIASES,
     HOUSEHOLD_FIELDS,
@@ -42,85 +42,16 @@ LOW_SHARE_SUM = 0.5
 LOW_SHARE_TOLERATED = 0.05
 """Share of households allowed below LOW_SHARE_SUM before it is a warning."""
 
-ENCODINGS = ("utf-8-sig", "gb18030")
-"""Tried in order: UTF-8 (with or without BOM), then GB18030, the superset of GBK and
-GB2312 that Chinese spreadsheet exports use. UTF-8 decoding is strict, so text that is
-not UTF-8 is never misread as such."""
-
-EXCEL_SUFFIXES = (".xlsx", ".xlsm")
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE2_MAGIC = b"\xd0\xcf\x11\xe0"
-
-
-def _read_workbook(path: Path) -> pd.DataFrame:
-    """The first sheet of an .xlsx workbook as text columns."""
-    with path.open("rb") as fh:
-        magic = fh.read(4)
-    if magic == _OLE2_MAGIC:
-        raise InputError(
-            f"{path}: a password-protected workbook (or an old .xls saved as .xlsx); "
-            "remove the password in Excel (File > Info > Protect Workbook) or save it as .xlsx"
-        )
-    if magic != _ZIP_MAGIC:
-        raise InputError(
-            f"{path}: not an .xlsx workbook (the file is truncated or another format); "
-            "save the table again as .xlsx or CSV"
-        )
-    try:
-        return pd.read_excel(path, dtype=str, keep_default_na=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
-        raise InputError(
-            f"{path}: cannot read the workbook ({type(exc).__name__}: {shorten(str(exc), 80)}); "
-            "it may be truncated or damaged: save it again as .xlsx or CSV"
-        ) from None
-
-
-def sheet_names(path: Path) -> list[str]:
-    """The sheets of a workbook ([] when it cannot be opened)."""
-    try:
-        with pd.ExcelFile(path) as book:
-            return [str(name) for name in book.sheet_names]
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, ImportError):
-        return []
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    """The table as text columns."""
-    if not path.exists():
-        raise InputFileNotFoundError(f"{path}: households file not found; check [households] path")
-    suffix = path.suffix.lower()
-    if suffix == ".xls":
-        raise InputError(
-            f"{path}: old Excel 97-2003 workbooks (.xls) are not read; "
-            "save the table as .xlsx or CSV (UTF-8 or GBK)"
-        )
-    if suffix in EXCEL_SUFFIXES:
-        return _read_workbook(path)
-    try:
-        for encoding in ENCODINGS:
-            try:
-                return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
-            except UnicodeDecodeError:
-                continue
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(
-            f"{path}: cannot read the table ({shorten(message, 120)}); check the file"
-        ) from None
-    raise InputError(
-        f"{path}: the text is neither UTF-8 nor GB18030/GBK; save the table as UTF-8 CSV"
-    )
-
 
 class _Checker:
     """Column-by-column parsing that collects one line per problem, so that every bad
     column is reported at once (``done`` raises them together)."""
 
-    def __init__(self, path: Path, frame: pd.DataFrame, columns: Mapping[str, str]) -> None:
+    def __init__(self, path: Path, table: Table, columns: Mapping[str, str]) -> None:
         self.path = path
-        self.frame = frame
+        self.frame = table.frame
         self.columns = columns
-        self.lines = np.arange(len(frame)) + 2
+        self.lines = table.lines
         self.problems: list[str] = []
 
     def done(self) -> None:
@@ -141,7 +72,8 @@ class _Checker:
     def number(
         self, field: str, *, low: float, high: float = np.inf, strict_low: bool = False
     ) -> np.ndarray:
-        values = pd.to_numeric(self.raw(field), errors="coerce").to_numpy(dtype=np.float64)
+        column = self.frame[self.columns[field]]  # to_numeric ignores surrounding spaces
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
         too_low = values <= low if strict_low else values < low
         bad = ~np.isfinite(values) | too_low | (values > high)
         bound = f"> {low:g}" if strict_low else f">= {low:g}"
@@ -188,6 +120,13 @@ class _Checker:
 
 def _missing_columns(path: Path, frame: pd.DataFrame, missing: list[str]) -> InputError:
     found = f"the file has {names_summary(list(frame.columns))}"
+    header = "".join(str(c) for c in frame.columns)
+    separator = next((s for s in (";", "\t", "|") if s in header), None)
+    if len(frame.columns) == 1 and separator is not None:
+        return InputError(
+            f"{path}: the header is one column ({found}): the file seems separated by "
+            f"{separator!r}, not commas; save it as comma-separated CSV"
+        )
     if path.suffix.lower() in EXCEL_SUFFIXES:
         sheets = sheet_names(path)
         if len(sheets) > 1:
@@ -260,7 +199,8 @@ def read_households(
     are expected under their standard names. Coordinate columns are optional unless
     ``coordinates_required`` (the project file names them).
     """
-    frame = _read_table(path)
+    table = read_table(path)
+    frame = table.frame
     columns = {field: (fields or {}).get(field, field) for field in HOUSEHOLD_FIELDS}
     missing = [column for column in columns.values() if column not in frame.columns]
     if missing:
@@ -270,7 +210,7 @@ def read_households(
     lon_column, lat_column = _coordinate_columns(
         path, frame, lon_field, lat_field, coordinates_required
     )
-    check = _Checker(path, frame, columns)
+    check = _Checker(path, table, columns)
     shares = {
         f"share_{c}": check.number(f"share_{c}", low=0.0, high=1.0) for c in INCOME_COMPONENTS
     }
@@ -309,6 +249,13 @@ def read_households(
     check.done()  # every problem of every column at once
     if problems is not None:
         problems.warn(*_share_warnings(path, share_sum, check.lines))
+        unknown = (insured_raw == "").to_numpy()
+        if unknown.any():
+            problems.warn(
+                f"{path}: column '{columns['insured']}' is empty for {int(unknown.sum()):,} "
+                f"households ({rows_summary(check.lines[unknown])}); they are counted as not "
+                "insured: fill in 是/否 (true/false) where it is known"
+            )
     return pd.DataFrame(
         {
             "household_id": household_id,

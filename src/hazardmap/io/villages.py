@@ -7,11 +7,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 
 from hazardmap.crs import check_fits, parse_system, same_crs, system_of
 from hazardmap.errors import CRSError, InputError, InputFileNotFoundError
 from hazardmap.io.text import control_characters
+from hazardmap.polygons import POLYGONAL_TYPES, polygonal_part, union
 from hazardmap.problems import Problems, names_summary, rows_summary
 
 
@@ -22,6 +24,7 @@ def read_villages(
     name_field: str,
     township_field: str | None = None,
     crs: str | None = None,
+    layer: str | None = None,
     problems: Problems | None = None,
 ) -> gpd.GeoDataFrame:
     """Villages as a GeoDataFrame with columns village_code, name, township, geometry.
@@ -29,17 +32,7 @@ def read_villages(
     Codes are text (leading zeros matter). Invalid geometries are repaired with
     ``make_valid`` and reported as a warning.
     """
-    if not path.exists():
-        raise InputFileNotFoundError(f"{path}: villages file not found; check [villages] path")
-    try:
-        frame = gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises several unrelated types for unreadable files
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(
-            f"{path}: not a vector file GDAL can read ({first[:200]}); check the file"
-        ) from None
-    if len(frame) == 0:
-        raise InputError(f"{path}: the villages file holds no features; give the village polygons")
+    frame = _read_vector(path, layer)
     fields = [id_field, name_field] + ([township_field] if township_field else [])
     missing = [f for f in fields if f not in frame.columns]
     if missing:
@@ -49,50 +42,8 @@ def read_villages(
             "set [villages] id_field/name_field/township_field to the right names"
         )
     frame = _in_declared_crs(frame, path, crs)
-    lines = np.arange(len(frame)) + 1
-    codes = frame[id_field].astype("string").str.strip()
-    blank = (codes.isna() | (codes == "")).to_numpy()
-    if blank.any():
-        raise InputError(
-            f"{path}: field '{id_field}' is empty at {rows_summary(lines[blank], unit='feature')}; "
-            "give every village a code"
-        )
-    codes = codes.astype(object)
-    controls = control_characters(pd.Series(codes))
-    if controls.any():
-        raise InputError(
-            f"{path}: field '{id_field}' holds control characters at "
-            f"{rows_summary(lines[controls], codes[controls].tolist(), unit='feature')}; "
-            "codes are printable text: remove those characters"
-        )
-    duplicated = codes.duplicated(keep=False).to_numpy()
-    if duplicated.any():
-        raise InputError(
-            f"{path}: village code repeated at "
-            f"{rows_summary(lines[duplicated], codes[duplicated].tolist(), unit='feature')}; "
-            "codes must be unique"
-        )
-    geoms = np.asarray(frame.geometry.values)
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if empty.any():
-        raise InputError(
-            f"{path}: empty geometry at "
-            f"{rows_summary(lines[empty], codes[empty].tolist(), unit='feature')}; "
-            "draw those villages or remove them"
-        )
-    kinds = set(frame.geom_type) - {"Polygon", "MultiPolygon"}
-    if kinds:
-        raise InputError(f"{path}: villages must be polygons, found {sorted(kinds)}")
-    invalid = ~shapely.is_valid(geoms)
-    if invalid.any():
-        geoms = geoms.copy()
-        geoms[invalid] = polygonal_parts(shapely.make_valid(geoms[invalid]))
-        if problems is not None:
-            problems.warn(
-                f"{path}: repaired {int(invalid.sum())} invalid village geometr"
-                f"{'y' if invalid.sum() == 1 else 'ies'} "
-                f"({rows_summary(lines[invalid], codes[invalid].tolist(), unit='feature')})"
-            )
+    codes = _codes(frame[id_field], id_field, path)
+    geoms = _polygons(np.asarray(frame.geometry.values), codes, path, problems)
     township = (
         frame[township_field].astype("string").fillna("").to_numpy(dtype=object)
         if township_field
@@ -107,6 +58,138 @@ def read_villages(
         geometry=gpd.GeoSeries(geoms, crs=frame.crs),
         crs=frame.crs,
     )
+
+
+def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    if not path.exists():
+        raise InputFileNotFoundError(f"{path}: villages file not found; check [villages] path")
+    if not path.is_file() and not path.is_dir():  # a folder may be a vector data set
+        raise InputError(f"{path}: the villages file is a device, not a file; give a file")
+    if path.suffix.lower() == ".shp":
+        absent = [s for s in (".dbf", ".shx") if not path.with_suffix(s).exists()]
+        if absent:
+            raise InputError(
+                f"{path}: the Shapefile's {' and '.join(absent)} file is missing beside it; "
+                "copy every file of the Shapefile (.shp, .shx, .dbf, .prj, .cpg) together"
+            )
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+        if layer is None and len(layers) > 1:
+            raise InputError(
+                f"{path}: the file holds {len(layers)} layers, {names_summary(layers)}; "
+                'choose one with layer = "..." in [villages]'
+            )
+        if layer is not None and layer not in layers:
+            raise InputError(
+                f"{path}: no layer '{layer}'; the file holds {names_summary(layers)}; "
+                "correct [villages] layer"
+            )
+        frame = gpd.read_file(path, layer=layer)
+    except InputError:
+        raise
+    except Exception as exc:  # pyogrio raises several unrelated types for unreadable files
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(
+            f"{path}: not a vector file GDAL can read ({first[:200]}); check the file"
+        ) from None
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+        raise InputError(
+            f"{path}: the file has no geometries (a table without polygons); give the "
+            "villages as polygons (GeoPackage, Shapefile or GeoJSON)"
+        )
+    if len(frame) == 0:
+        raise InputError(f"{path}: the villages file holds no features; give the village polygons")
+    return frame
+
+
+def _codes(field: pd.Series, id_field: str, path: Path) -> pd.Series:
+    """The village codes as text: present, printable and unique."""
+    lines = np.arange(len(field)) + 1
+    if pd.api.types.is_float_dtype(field) and (field.dropna() % 1 == 0).all():
+        field = field.astype("Int64")  # codes stored as numbers: 620826001001.0 is 620826001001
+    codes = field.astype("string").str.strip()
+    blank = (codes.isna() | (codes == "")).to_numpy()
+    if blank.any():
+        raise InputError(
+            f"{path}: field '{id_field}' is empty at {rows_summary(lines[blank], unit='feature')}; "
+            "give every village a code"
+        )
+    codes = codes.astype(object)
+    controls = control_characters(codes)
+    if controls.any():
+        raise InputError(
+            f"{path}: field '{id_field}' holds control characters at "
+            f"{rows_summary(lines[controls], codes[controls].tolist(), unit='feature')}; "
+            "codes are printable text: remove those characters"
+        )
+    duplicated = codes.duplicated(keep=False).to_numpy()
+    if duplicated.any():
+        raise InputError(
+            f"{path}: village code repeated at "
+            f"{rows_summary(lines[duplicated], codes[duplicated].tolist(), unit='feature')}; "
+            "codes must be unique"
+        )
+    return codes
+
+
+def _polygons(
+    geoms: np.ndarray, codes: pd.Series, path: Path, problems: Problems | None
+) -> np.ndarray:
+    """The villages' polygons, none empty; invalid ones repaired, with a warning."""
+    lines = np.arange(len(geoms)) + 1
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if empty.any():
+        raise InputError(
+            f"{path}: empty geometry at "
+            f"{rows_summary(lines[empty], codes[empty].tolist(), unit='feature')}; "
+            "draw those villages or remove them"
+        )
+    other = ~np.isin(shapely.get_type_id(geoms), POLYGONAL_TYPES)
+    if other.any():
+        found = sorted({g.geom_type for g in geoms[other]})
+        raise InputError(
+            f"{path}: villages must be polygons, found {found} at "
+            f"{rows_summary(lines[other], codes[other].tolist(), unit='feature')}; "
+            "keep the village polygons only"
+        )
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        geoms = geoms.copy()
+        geoms[invalid] = [polygonal_part(g) for g in shapely.make_valid(geoms[invalid])]
+        if problems is not None:
+            problems.warn(
+                f"{path}: repaired {int(invalid.sum())} invalid village geometr"
+                f"{'y' if invalid.sum() == 1 else 'ies'} "
+                f"({rows_summary(lines[invalid], codes[invalid].tolist(), unit='feature')})"
+            )
+    flat = shapely.area(geoms) <= 0
+    if flat.any():
+        raise InputError(
+            f"{path}: village polygon without area at "
+            f"{rows_summary(lines[flat], codes[flat].tolist(), unit='feature')}; "
+            "draw those villages or remove them"
+        )
+    if problems is not None:
+        _warn_overlaps(geoms, path, problems)
+    return geoms
+
+
+OVERLAP_TOLERATED = 0.01
+"""Villages may overlap on this share of their area (slivers where boundaries were drawn
+twice) before it is a warning."""
+
+
+def _warn_overlaps(geoms: np.ndarray, path: Path, problems: Problems) -> None:
+    """Overlapping villages count the overlap's cells and households in each."""
+    total = float(shapely.area(geoms).sum())
+    covered = float(shapely.area(union(geoms)))
+    overlap = 1.0 - covered / total if total > 0 else 0.0
+    if overlap > OVERLAP_TOLERATED:
+        problems.warn(
+            f"{path}: the villages overlap on {overlap:.0%} of their area, so that area's "
+            "hazard counts in each village covering it (a county outline or township given "
+            "as a village, or boundaries drawn twice); check the polygons"
+        )
 
 
 def _in_declared_crs(frame: gpd.GeoDataFrame, path: Path, declared: str | None) -> gpd.GeoDataFrame:
@@ -145,15 +228,3 @@ def _in_declared_crs(frame: gpd.GeoDataFrame, path: Path, declared: str | None) 
             )
     check_fits(coords[:, 0], coords[:, 1], file_system, where=str(path))
     return frame.set_crs(file_system.crs, allow_override=True)
-
-
-def polygonal_parts(geoms: np.ndarray) -> np.ndarray:
-    """Keep only the polygonal parts of repaired geometries (make_valid may add lines)."""
-    out = geoms.copy()
-    for i, geom in enumerate(geoms):
-        if geom is not None and geom.geom_type == "GeometryCollection":
-            polys = [
-                g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")
-            ]
-            out[i] = shapely.union_all(polys) if polys else shapely.Polygon()
-    return out

@@ -26,7 +26,10 @@ def change_columns(hazards: tuple[str, ...]) -> list[str]:
 def compare_runs(
     previous: pd.DataFrame, current: pd.DataFrame, hazards: tuple[str, ...]
 ) -> pd.DataFrame:
-    """Villages whose class or levels changed between two village tables (one row each)."""
+    """Villages whose class or levels changed between two village tables (one row each).
+
+    A hazard the previous run did not have changes no village by itself: its new levels
+    are listed for the villages listed for another reason."""
     tracked = _tracked(hazards)
     columns = change_columns(hazards)
     old = previous.set_index("village_code")
@@ -47,7 +50,7 @@ def compare_runs(
             row["status"] = "new"
         elif not in_new:
             row["status"] = "removed"
-        elif any(row[f"old_{c}"] != row[f"new_{c}"] for c in tracked):
+        elif any(row[f"old_{c}"] != row[f"new_{c}"] for c in tracked if c in old.columns):
             row["status"] = "changed"
         else:
             continue

@@ -23,6 +23,29 @@ class Frequency:
     points: Curve = ()
     damaging_fraction: float = 1.0
 
+    def outside_domain(self, x: np.ndarray) -> np.ndarray:
+        """Which intensities the rule can only clamp: beyond a table's ends, probabilities
+        outside [0, 1], negative rates, return periods under a year (NaN is not outside)."""
+        x = np.asarray(x, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            if self.type == "table":
+                return (x < self.points[0][0]) | (x > self.points[-1][0])
+            if self.type == "probability":
+                return (x < 0.0) | (x > 1.0)
+            if self.type == "rate":
+                return x < 0.0
+            return x < 1.0
+
+    def domain(self) -> str:
+        """The intensities the rule takes, in words."""
+        if self.type == "table":
+            return f"the table's x from {self.points[0][0]:g} to {self.points[-1][0]:g}"
+        return {
+            "probability": "probabilities from 0 to 1",
+            "rate": "rates of 0 or more",
+            "return_period": "return periods of 1 year or more",
+        }[self.type]
+
     def annual_probability(self, x: np.ndarray) -> np.ndarray:
         """p(x) by the rule of ``type``; NaN stays NaN."""
         x = np.asarray(x, dtype=np.float64)

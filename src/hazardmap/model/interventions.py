@@ -119,13 +119,15 @@ def choose_within_budget(ranked: pd.DataFrame, budget: float | None) -> np.ndarr
     chosen = np.zeros(len(ranked), dtype=bool)
     if budget is None:
         return chosen
-    remaining = float(budget)
+    # counted in whole fen: floats drift (3000.70 - 1000.30 leaves 2000.3999999999999)
+    remaining = round(float(budget) * 100)
     taken: set[tuple[str, str]] = set()
     for i, (village, hazard, cost) in enumerate(
         zip(ranked["village_code"], ranked["hazard"], ranked["cost_cny"], strict=True)
     ):
-        if cost <= remaining and (village, hazard) not in taken:
+        cost_fen = round(float(cost) * 100)
+        if cost_fen <= remaining and (village, hazard) not in taken:
             chosen[i] = True
-            remaining -= cost
+            remaining -= cost_fen
             taken.add((village, hazard))
     return chosen

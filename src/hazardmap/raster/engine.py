@@ -20,6 +20,7 @@ import numpy as np
 
 from hazardmap.raster import kernels
 from hazardmap.raster.geometry import PixelPoints, PixelZones
+from hazardmap.raster.kernels import Coverage
 from hazardmap.raster.source import FileSource, RasterSource, SourceOptions
 
 STRIP_PIXELS = 4_000_000
@@ -54,28 +55,33 @@ class ZoneReduction:
 
 @dataclass
 class ZonalJob:
-    """A running zonal reduction: zones, rule, thresholds, and the accumulators."""
+    """A running zonal reduction: zones, rule, thresholds, and the accumulators, named as
+    in the ZoneReduction they become."""
 
     zones: PixelZones
-    rule: int
+    rule: Coverage
     thresholds: tuple[float, ...] = ()
     weight: np.ndarray = field(init=False)
-    weighted: np.ndarray = field(init=False)
-    vmin: np.ndarray = field(init=False)
-    vmax: np.ndarray = field(init=False)
-    above: np.ndarray = field(init=False)
+    weighted_sum: np.ndarray = field(init=False)
+    minimum: np.ndarray = field(init=False)
+    maximum: np.ndarray = field(init=False)
+    weight_above: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         n = self.zones.n_zones
         self.weight = np.zeros(n)
-        self.weighted = np.zeros(n)
-        self.vmin = np.full(n, np.nan)
-        self.vmax = np.full(n, np.nan)
-        self.above = np.zeros((n, len(self.thresholds)))
+        self.weighted_sum = np.zeros(n)
+        self.minimum = np.full(n, np.nan)
+        self.maximum = np.full(n, np.nan)
+        self.weight_above = np.zeros((n, len(self.thresholds)))
+
+    @property
+    def accumulators(self) -> tuple[np.ndarray, ...]:
+        return (self.weight, self.weighted_sum, self.minimum, self.maximum, self.weight_above)
 
     def prepare(self) -> None:
         """Build the labels the rule needs up front (otherwise the first strip does)."""
-        if self.rule == kernels.CENTRE:
+        if self.rule == Coverage.CENTRE:
             self.zones.centre_spans  # noqa: B018 (a cached property, computed once)
 
     def add_strip(self, values: np.ndarray, row0: int, zones: np.ndarray | None = None) -> None:
@@ -83,9 +89,8 @@ class ZonalJob:
         ``zones`` lists the zones with cells in those rows, when the caller knows them."""
         z = self.zones
         thresholds = np.asarray(self.thresholds, dtype=np.float64)
-        accumulators = (self.weight, self.weighted, self.vmin, self.vmax, self.above)
-        if self.rule == kernels.CENTRE:
-            kernels.reduce_spans(values, row0, *z.centre_spans, thresholds, *accumulators)
+        if self.rule == Coverage.CENTRE:
+            kernels.reduce_spans(values, row0, *z.centre_spans, thresholds, *self.accumulators)
             return
         if zones is None:
             zones = z.zones_in_rows(row0, row0 + values.shape[0])
@@ -100,38 +105,31 @@ class ZonalJob:
             z.zone_ring_offsets,
             z.bounds,
             zones,
-            self.rule == kernels.ALL_TOUCHED,
+            self.rule == Coverage.ALL_TOUCHED,
             thresholds,
-            *accumulators,
+            *self.accumulators,
         )
 
     def partial(self, zones: np.ndarray) -> tuple[np.ndarray, ...]:
         """The accumulators of ``zones`` only (what a worker sends back)."""
-        return (
-            zones,
-            self.weight[zones],
-            self.weighted[zones],
-            self.vmin[zones],
-            self.vmax[zones],
-            self.above[zones],
-        )
+        return (zones, *(accumulator[zones] for accumulator in self.accumulators))
 
     def merge(self, partial: tuple[np.ndarray, ...]) -> None:
-        zones, weight, weighted, vmin, vmax, above = partial
+        zones, weight, weighted_sum, minimum, maximum, weight_above = partial
         self.weight[zones] += weight
-        self.weighted[zones] += weighted
-        self.vmin[zones] = np.fmin(self.vmin[zones], vmin)
-        self.vmax[zones] = np.fmax(self.vmax[zones], vmax)
-        self.above[zones] += above
+        self.weighted_sum[zones] += weighted_sum
+        self.minimum[zones] = np.fmin(self.minimum[zones], minimum)
+        self.maximum[zones] = np.fmax(self.maximum[zones], maximum)
+        self.weight_above[zones] += weight_above
 
     def result(self) -> ZoneReduction:
         covered = self.weight > 0
         return ZoneReduction(
             weight=self.weight,
-            weighted_sum=self.weighted,
-            minimum=np.where(covered, self.vmin, np.nan),
-            maximum=np.where(covered, self.vmax, np.nan),
-            weight_above=self.above,
+            weighted_sum=self.weighted_sum,
+            minimum=np.where(covered, self.minimum, np.nan),
+            maximum=np.where(covered, self.maximum, np.nan),
+            weight_above=self.weight_above,
             thresholds=self.thresholds,
         )
 
@@ -310,7 +308,7 @@ def _window_task(
     path: str,
     options: SourceOptions,
     window: Window,
-    specs: tuple[list[tuple[PixelZones, int, tuple[float, ...]]], list[PixelPoints]],
+    specs: tuple[list[tuple[PixelZones, Coverage, tuple[float, ...]]], list[PixelPoints]],
 ) -> WindowParts:
     """On a worker: read one window, with the source's options, and return the partial
     reductions it yields."""

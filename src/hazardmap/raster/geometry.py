@@ -16,6 +16,7 @@ import numpy as np
 import shapely
 
 from hazardmap.crs import Grid
+from hazardmap.polygons import polygonal_part
 from hazardmap.raster import kernels
 
 _POLYGON = shapely.GeometryType.POLYGON
@@ -75,16 +76,6 @@ class PixelZones:
         return self.visiting_order[hit[self.visiting_order]]
 
 
-def _polygonal(geom: shapely.Geometry | None) -> shapely.Geometry:
-    """The polygonal part of a clipped geometry (clipping can leave lines or points)."""
-    if geom is None or shapely.is_empty(geom):
-        return shapely.Polygon()
-    if shapely.get_type_id(geom) in (_POLYGON, _MULTIPOLYGON):
-        return geom
-    polys = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) == _POLYGON]
-    return shapely.MultiPolygon(polys) if polys else shapely.Polygon()
-
-
 def _clip_to_grid(geoms: np.ndarray, grid: Grid) -> np.ndarray:
     """Missing zones as empty polygons, zones reaching beyond the raster clipped to it."""
     geoms = np.where(shapely.is_missing(geoms), shapely.Polygon(), geoms)  # type: ignore[call-overload]
@@ -94,7 +85,7 @@ def _clip_to_grid(geoms: np.ndarray, grid: Grid) -> np.ndarray:
     beyond = np.flatnonzero(~inside & ~shapely.is_empty(geoms))
     if beyond.size:
         clipped = shapely.clip_by_rect(geoms[beyond], left, bottom, right, top)
-        geoms[beyond] = [_polygonal(g) for g in clipped]
+        geoms[beyond] = [polygonal_part(g) for g in clipped]
     return geoms
 
 

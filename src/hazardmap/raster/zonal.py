@@ -66,7 +66,7 @@ def _parse_stats(stats: Sequence[str]) -> tuple[list[str], tuple[float, ...]]:
     return list(stats), tuple(dict.fromkeys(thresholds))
 
 
-def coverage_rule(coverage: str) -> int:
+def coverage_rule(coverage: str) -> kernels.Coverage:
     if coverage not in kernels.COVERAGE_RULES:
         raise InputError(
             f"coverage '{coverage}' is not known; use one of {sorted(kernels.COVERAGE_RULES)}"
