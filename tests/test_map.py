@@ -66,3 +66,20 @@ def test_map_is_the_same_bytes_every_time(tiny_project: Path, tmp_path: Path) ->
     assert (tmp_path / "map.html").read_bytes() == written == first.encode("utf-8")
     ids = re.findall(r"\b[a-z_]+_([0-9a-f]{32})\b", first)
     assert ids and max(int(i, 16) for i in ids) < 1000, "ids are numbered in build order"
+
+
+def test_names_are_never_templates(tiny_project: Path) -> None:
+    """A village named like a Jinja template reaches the map as text: never evaluated, and
+    never a template error."""
+    import geopandas as gpd
+
+    path = tiny_project.parent / "data" / "villages.gpkg"
+    villages = gpd.read_file(path)
+    villages["name"] = ["{{ 7*7 }}村", "{{ ''.__class__.__mro__ }}", "{% raw %}丙村"]
+    path.unlink()
+    villages.to_file(path, layer="villages", driver="GPKG")
+    result = hazardmap.run(tiny_project)
+    assert result.out_dir is not None
+    page = (result.out_dir / "map.html").read_text(encoding="utf-8")
+    assert "{{ 7*7 }}" in page and "49\\u6751" not in page and "<class" not in page
+    assert "{% raw %}" in page

@@ -100,7 +100,7 @@ def test_every_table_written_is_safe(tmp_path: Path) -> None:
     write_priorities(pd.DataFrame({"name": ["@x"], "cost": [-5]}), tmp_path)
     changes = pd.DataFrame({column: [np.nan] for column in change_columns(("slope",))})
     changes[["village_code", "name", "status"]] = [["-1", DDE, "new"]]
-    write_changes(changes, ("slope",), tmp_path)
+    write_changes(changes, change_columns(("slope",)), tmp_path)
     households = (tmp_path / "households.csv").read_text(encoding="utf-8-sig")
     assert "'=1+1,-0.1" in households
     assert "'@x,-5" in (tmp_path / "priorities.csv").read_text(encoding="utf-8-sig")

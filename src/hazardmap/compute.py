@@ -18,7 +18,7 @@ from hazardmap.cache import OverlayCache
 from hazardmap.clock import StageClock
 from hazardmap.crs import WGS84, CoordinateSystem
 from hazardmap.model import HazardParams, HouseholdArrays, assess_households
-from hazardmap.model.changes import compare_runs
+from hazardmap.model.changes import change_columns, compare_runs
 from hazardmap.model.interventions import rank_interventions, returns_avoided
 from hazardmap.model.risk import HouseholdRisk, classify
 from hazardmap.model.villages import aggregate_households
@@ -110,7 +110,6 @@ def priorities(
     model = settings.project
     interventions = [item.intervention() for item in settings.interventions]
     codes = villages["village_code"].tolist()
-    household_villages = inputs.households["village_code"].to_numpy()
     avoided = {
         item.name: pd.Series(
             returns_avoided(
@@ -124,9 +123,9 @@ def priorities(
                 cover=model.insurance_cover,
             )
         )
-        .groupby(household_villages)
+        .groupby(inputs.village_index)
         .sum()
-        .reindex(codes, fill_value=0.0)
+        .reindex(range(len(codes)), fill_value=0.0)
         .to_numpy()
         for item in interventions
     }
@@ -200,6 +199,7 @@ def compute(
         timings=dict(clock.timings),
         warnings=tuple(problems.warnings),
         changes=None if previous is None else compare_runs(previous, current, config.hazard_names),
+        changes_header=tuple(change_columns(config.hazard_names)),
         reused_layers=tuple(reused),
         risk_classes=risk_classes(households, config.hazard_names, classes),
         layer_images={name: overlay.image for name, overlay in overlays.items()},

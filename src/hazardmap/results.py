@@ -79,6 +79,8 @@ class RunResult:
     warnings: tuple[str, ...]
     changes: pd.DataFrame | None
     """Villages changed since the previous run (None without one)."""
+    changes_header: tuple[str, ...]
+    """The columns of the changes table, for a run with nothing to compare with."""
     reused_layers: tuple[str, ...]
     """Layers whose overlay came from the cache: nothing it depends on had changed."""
     risk_classes: pd.DataFrame

@@ -42,6 +42,9 @@ WRONG_CRS_SHARE = 0.5
 """More than this share of the located households outside the county: the CRS is wrong."""
 PLACED_BY_VILLAGE_SHARE = 0.10
 """More than this share of households placed by their village deserves a warning."""
+FIT_SAMPLE = 5_000
+"""Households sampled to compare how well the offset systems fit (the error of a share is
+under 0.7 percentage points)."""
 BETTER_FIT_MARGIN = 0.10
 """An offset system that puts this many more households (a share) inside their declared
 villages than the declared system is named in a warning."""
@@ -70,8 +73,8 @@ class _County:
 
     def __init__(self, villages: gpd.GeoDataFrame, tolerance_m: float) -> None:
         self.declared = villages.crs.to_string()
-        centre = villages.geometry.to_crs(WGS84).union_all().centroid
-        self.metric = utm_zone(centre.x, centre.y)
+        west, south, east, north = villages.geometry.to_crs(WGS84).total_bounds
+        self.metric = utm_zone((west + east) / 2, (south + north) / 2)
         self.zones = np.asarray(villages.geometry.to_crs(self.metric).values)
         self.area = shapely.buffer(union(self.zones), tolerance_m)
         shapely.prepare(self.area)
@@ -142,6 +145,9 @@ def _fits_offsets_better(
         "BD-09": CoordinateSystem("BD-09", WGS84, "BD-09"),
     }
     declared = system.offset or "EPSG:4326"
+    if x.size > FIT_SAMPLE:  # a sample tells a 10-point difference as well as all do
+        sample = np.random.default_rng(0).choice(x.size, FIT_SAMPLE, replace=False)
+        x, y, index = x[sample], y[sample], index[sample]
     shares = {
         label: float(county.in_village(other, x, y, index).mean())
         for label, other in systems.items()

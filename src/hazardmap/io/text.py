@@ -56,12 +56,16 @@ def personal_number(text: str, village_code: str = "") -> str:
     return ""
 
 
+_SUSPECT = r"(?<!\d)\d{17}[\dXx](?![\dXx])|(?<!\d)1[3-9]\d{9}(?!\d)"
+"""A run of digits shaped like either number (checked closely one by one)."""
+
+
 def personal_numbers(ids: pd.Series, village_codes: pd.Series) -> np.ndarray:
-    """Per id, what personal number it holds ('' for none). Only ids with a run of 11 or
-    more digits are looked at closely."""
+    """Per id, what personal number it holds ('' for none). Only ids holding a run of
+    digits shaped like one are looked at closely."""
     kinds = np.full(len(ids), "", dtype=object)
     texts = ids.astype(str)
-    suspects = np.flatnonzero(texts.str.contains(r"\d{11}", regex=True).to_numpy(dtype=bool))
+    suspects = np.flatnonzero(texts.str.contains(_SUSPECT, regex=True).to_numpy(dtype=bool))
     codes = village_codes.astype(str).to_numpy()
     values = texts.to_numpy()
     for i in suspects:

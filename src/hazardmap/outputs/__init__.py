@@ -40,7 +40,7 @@ def write_outputs(result: RunResult, target: Path, *, total_seconds: float) -> P
         write_villages(result.villages, folder)
         write_households(result.households, folder)
         write_priorities(result.priorities, folder)
-        write_changes(result.changes, config.hazard_names, folder)
+        write_changes(result.changes, result.changes_header, folder)
         write_map(
             folder / "map.html",
             villages=result.villages,

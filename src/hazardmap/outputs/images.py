@@ -23,25 +23,26 @@ def _rgb(colour: str) -> list[int]:
     return [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
 
 
-def coloured(
+def class_image_uri(
     image: MapImage, colours: Sequence[str], opacity: float = RASTER_OPACITY
-) -> np.ndarray:
-    """RGBA pixels: class k in ``colours[k]``, missing pixels transparent."""
-    classes = image.pixels
-    palette = np.array([_rgb(c) for c in colours], dtype=np.uint8)
-    rgba = np.zeros((*classes.shape, 4), dtype=np.uint8)
-    rgba[..., :3] = palette[np.clip(classes, 0, len(colours) - 1)]
-    rgba[..., 3] = np.where(classes == MISSING_CLASS, 0, round(255 * opacity))
-    return rgba
-
-
-def data_uri(pixels: np.ndarray, *, jpeg: bool = False) -> str:
-    """An RGBA (PNG) or grey/RGB (JPEG, smaller for the opaque relief) image as a data URI."""
+) -> str:
+    """A layer's class image as a PNG data URI: class k in ``colours[k]`` at ``opacity``,
+    missing pixels transparent. Stored as a palette image (one byte a pixel, alpha per
+    entry), which decodes to the same pixels as RGBA and is smaller and quicker to encode."""
+    last = len(colours) - 1
+    classes = np.where(image.pixels == MISSING_CLASS, MISSING_CLASS, np.clip(image.pixels, 0, last))
+    entries = [_rgb(colour) for colour in colours]
+    palette = [entries[min(k, last)] for k in range(256)]  # 255 (missing): as RGBA had it
+    alpha = [round(255 * opacity) if k <= last else 0 for k in range(256)]
+    picture = Image.fromarray(classes.astype(np.uint8))
+    picture.putpalette([value for entry in palette for value in entry])
     buffer = io.BytesIO()
-    picture = Image.fromarray(pixels)
-    if jpeg:
-        picture.convert("RGB").save(buffer, format="JPEG", quality=JPEG_QUALITY)
-    else:
-        picture.save(buffer, format="PNG")
-    mime = "image/jpeg" if jpeg else "image/png"
-    return f"data:{mime};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    picture.save(buffer, format="PNG", transparency=bytes(alpha))
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def relief_uri(image: MapImage) -> str:
+    """Grey shaded relief as a JPEG data URI (opaque: JPEG keeps the page small)."""
+    buffer = io.BytesIO()
+    Image.fromarray(image.pixels).convert("RGB").save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

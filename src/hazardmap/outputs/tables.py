@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import errno
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from hazardmap.model.changes import change_columns
 from hazardmap.spreadsheet import neutralise_formulas
 
 VILLAGES_LAYER = "villages"
@@ -128,7 +128,7 @@ def write_priorities(priorities: pd.DataFrame, folder: Path) -> None:
     write_csv(priorities, folder / "priorities.csv")
 
 
-def write_changes(changes: pd.DataFrame | None, hazards: tuple[str, ...], folder: Path) -> None:
-    """changes.csv; only its header when there was no previous run to compare with."""
-    table = pd.DataFrame(columns=change_columns(hazards)) if changes is None else changes
+def write_changes(changes: pd.DataFrame | None, header: Sequence[str], folder: Path) -> None:
+    """changes.csv; only its ``header`` when there was no previous run to compare with."""
+    table = pd.DataFrame(columns=list(header)) if changes is None else changes
     write_csv(table, folder / "changes.csv")

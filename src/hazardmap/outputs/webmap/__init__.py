@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import folium
 import pandas as pd
 
-from hazardmap.outputs.webmap.elements import LayerWithLegend, MapControls
+from hazardmap.outputs.webmap.elements import LayerControl, LayerWithLegend, MapControls
 from hazardmap.outputs.webmap.features import (
     changed_features,
     returns_breaks,
@@ -98,7 +98,7 @@ def build_map(
     overlays = _overlays(villages, households, layers, layer_images, changes, show_households)
     for overlay in overlays:
         overlay.layer.add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    LayerControl(collapsed=False).add_to(fmap)
     fmap.add_child(MapControls(overlays, villages=overlays[0].layer, names=search_names(villages)))
     fmap.fit_bounds([[south, west], [north, east]])
     number_elements(fmap.get_root())

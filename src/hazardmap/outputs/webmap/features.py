@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -120,14 +121,18 @@ def household_rows(households: pd.DataFrame) -> list[list[Any]]:
     personal; ids are set as plain text by the page's script."""
     located = households[households["location_source"] == "gps"]
     located = located[np.isfinite(located["lon"]) & np.isfinite(located["lat"])]
+    risks = [
+        "–" if math.isnan(r) else f"{r:.3g}"  # as figure() gives a number, in one pass
+        for r in located["risk"].to_numpy(dtype=np.float64).tolist()
+    ]
     return [
-        [round(float(y), 5), round(float(x), 5), int(c), figure(r), str(i)]
+        [round(y, 5), round(x, 5), c, r, i]
         for i, c, r, x, y in zip(
-            located["household_id"],
-            located["risk_class"],
-            located["risk"],
-            located["lon"],
-            located["lat"],
+            located["household_id"].astype(str).tolist(),
+            located["risk_class"].to_numpy(dtype=np.int64).tolist(),
+            risks,
+            located["lon"].to_numpy(dtype=np.float64).tolist(),
+            located["lat"].to_numpy(dtype=np.float64).tolist(),
             strict=True,
         )
     ]

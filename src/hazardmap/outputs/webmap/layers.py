@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import folium
 import pandas as pd
 
-from hazardmap.outputs.images import coloured, data_uri
+from hazardmap.outputs.images import class_image_uri, relief_uri
 from hazardmap.outputs.style import (
     CHANGED_COLOUR,
     DESCENDING,
@@ -22,7 +22,15 @@ from hazardmap.outputs.style import (
     RISK_CLASS_COLOURS,
     RISK_CLASS_LABELS,
 )
-from hazardmap.outputs.webmap.elements import HouseholdLayer, LayerWithLegend
+from hazardmap.outputs.webmap.elements import (
+    GeoJson,
+    GeoJsonPopup,
+    GeoJsonTooltip,
+    HouseholdLayer,
+    ImageOverlay,
+    LayerWithLegend,
+    TileLayer,
+)
 from hazardmap.outputs.webmap.features import household_rows
 
 if TYPE_CHECKING:
@@ -68,8 +76,8 @@ def _outline(fill: str) -> dict[str, Any]:
     return {"fillColor": fill, "color": "#444", "weight": 0.6, "fillOpacity": 0.7}
 
 
-def _tooltip(fields: Sequence[tuple[str, str]]) -> folium.GeoJsonTooltip:
-    return folium.GeoJsonTooltip(
+def _tooltip(fields: Sequence[tuple[str, str]]) -> GeoJsonTooltip:
+    return GeoJsonTooltip(
         fields=[f for f, _ in fields], aliases=[a for _, a in fields], sticky=True
     )
 
@@ -83,14 +91,14 @@ def backdrops(relief: MapImage | None) -> list[folium.map.Layer]:
     shown: list[folium.map.Layer] = []
     if relief is not None:
         shown.append(
-            folium.raster_layers.ImageOverlay(
-                data_uri(relief.pixels, jpeg=True),
+            ImageOverlay(
+                relief_uri(relief),
                 bounds=_corners(relief),
                 name="Hillshade, offline 地形晕渲（离线）",
                 overlay=False,
             )
         )
-    osm = folium.TileLayer(
+    osm = TileLayer(
         "OpenStreetMap", name="OpenStreetMap, online 在线底图", overlay=False, show=relief is None
     )
     return [*shown, osm]
@@ -100,13 +108,13 @@ def combined_risk(data: dict[str, Any], layers: Sequence[LayerConfig]) -> LayerW
     """Villages by combined risk class, shown; their popup has every figure and hazard."""
     hazard_fields = [(f"{layer.name}_text", hazard_title(layer)) for layer in layers]
     popup = [*VILLAGE_FIELDS, *POPUP_EXTRA_FIELDS, *hazard_fields]
-    villages = folium.GeoJson(
+    villages = GeoJson(
         data,
         name="Combined risk 综合返贫风险",
         style_function=lambda f: _outline(RISK_CLASS_COLOURS[f["properties"]["risk_class"]]),
         highlight_function=lambda f: {"weight": 2.5, "color": "#000"},
         tooltip=_tooltip(VILLAGE_FIELDS),
-        popup=folium.GeoJsonPopup(
+        popup=GeoJsonPopup(
             fields=[f for f, _ in popup], aliases=[a for _, a in popup], max_width=460
         ),
         zoom_on_click=False,
@@ -117,7 +125,7 @@ def combined_risk(data: dict[str, Any], layers: Sequence[LayerConfig]) -> LayerW
 
 def expected_returns(data: dict[str, Any], breaks: Sequence[float]) -> LayerWithLegend:
     """Villages by expected returns per year, in the five classes ``breaks`` bound."""
-    villages = folium.GeoJson(
+    villages = GeoJson(
         data,
         name="Expected returns per year 预计年返贫户数",
         show=False,
@@ -145,7 +153,7 @@ def _level_legend(layer: LayerConfig, what: str) -> str:
 def hazard_levels(data: dict[str, Any], layer: LayerConfig) -> LayerWithLegend:
     """Villages by one hazard's level."""
     h, title = layer.name, hazard_title(layer)
-    villages = folium.GeoJson(
+    villages = GeoJson(
         data,
         name=f"{title}: village level 村级等级",
         show=False,
@@ -157,8 +165,8 @@ def hazard_levels(data: dict[str, Any], layer: LayerConfig) -> LayerWithLegend:
 
 def hazard_raster(image: MapImage, layer: LayerConfig) -> LayerWithLegend:
     """One hazard's raster, coloured by the classes between its level breaks."""
-    raster = folium.raster_layers.ImageOverlay(
-        data_uri(coloured(image, LEVEL_COLOURS[1:])),
+    raster = ImageOverlay(
+        class_image_uri(image, LEVEL_COLOURS[1:]),
         bounds=_corners(image),
         name=f"{hazard_title(layer)}: raster 栅格",
         show=False,
@@ -169,7 +177,7 @@ def hazard_raster(image: MapImage, layer: LayerConfig) -> LayerWithLegend:
 def changed_villages(changed: dict[str, Any]) -> LayerWithLegend:
     """Outlines of the villages whose class or a level changed since the previous run
     (``changed``: their GeoJSON with 'old → new' text)."""
-    villages = folium.GeoJson(
+    villages = GeoJson(
         changed,
         name="Changed since the previous run 与上次相比有变化",
         show=False,

@@ -13,6 +13,8 @@ from typing import cast
 import folium
 from branca.element import Element, Figure
 
+from hazardmap.outputs.webmap.elements import RawText
+
 ZOOM_START = 10
 
 
@@ -43,7 +45,7 @@ def new_map(bounds: tuple[float, float, float, float], title: str) -> folium.Map
     fmap.default_js = []
     fmap.default_css = []
     page = cast(Figure, fmap.get_root())
-    page.header.add_child(Element(leaflet_assets()), name="leaflet_inline")
+    page.header.add_child(RawText(leaflet_assets()), name="leaflet_inline")
     page.title = "hazardmap: " + html.escape(title)
     return fmap
 
