@@ -148,8 +148,10 @@ def validate(config_path: Path) -> None:
 def run(config_path: Path, out: Path | None) -> None:
     """Run the pipeline: risk tables, priorities, manifest and map.
 
-    Writes villages.gpkg, villages.csv, households.csv, priorities.csv, manifest.json and
-    map.html into a new folder and moves it into place only when every file is complete."""
+    Writes villages.gpkg, villages.csv, households.csv, priorities.csv, changes.csv,
+    manifest.json, map.html and report.html (with its figures) into a new folder, and moves
+    it into place only when every file is complete. Bad input stops the run with one line
+    before anything is written."""
     from hazardmap.pipeline import run as run_pipeline
 
     try:
