@@ -370,15 +370,15 @@ def test_extra_nodata_on_integer_bands(tmp_path: Path, dtype: str) -> None:
 def test_the_map_image_reads_by_the_same_rules(three_bands: Path, tmp_path: Path) -> None:
     with pytest.raises(errors.InputError, match=r"3 bands .*set band = k"):
         warp_to_web_mercator(three_bands)
-    values, _ = warp_to_web_mercator(three_bands, band=3)
+    values, _ = warp_to_web_mercator(three_bands, SourceOptions(band=3))
     assert np.nanmax(values) == 3.0 and np.nanmin(values) == 3.0
     with pytest.raises(errors.CRSError, match="set crs_override = true"):
-        warp_to_web_mercator(three_bands, band=1, declared_crs="EPSG:4326")
-    values, _ = warp_to_web_mercator(three_bands, band=1, declared_crs=UTM)
+        warp_to_web_mercator(three_bands, SourceOptions(band=1, declared_crs="EPSG:4326"))
+    values, _ = warp_to_web_mercator(three_bands, SourceOptions(band=1, declared_crs=UTM))
     assert np.nanmax(values) == 1.0
     special = np.array([[[1.0, np.inf], [-np.inf, 7.0]]], dtype=np.float32)
     path = write_bands(tmp_path / "special.tif", special)
-    values, _ = warp_to_web_mercator(path, nodata=7.0)
+    values, _ = warp_to_web_mercator(path, SourceOptions(nodata=7.0))
     assert set(np.unique(values[np.isfinite(values)]).tolist()) == {1.0}
     image = layer_image(path, (0.5, 1.5, 2.5), options=SourceOptions(nodata=7.0))
     assert set(np.unique(image.pixels).tolist()) <= {1, MISSING_CLASS}  # 1.0: class 1
@@ -469,7 +469,7 @@ def test_a_local_crs_is_refused_on_opening(local_grid: Path) -> None:
     # the fix the message gives: declare the real CRS over the file's own
     with FileSource(local_grid, declared_crs=UTM, crs_override=True) as source:
         assert source.grid.crs.to_epsg() == 32648
-    values, _ = warp_to_web_mercator(local_grid, declared_crs=UTM, crs_override=True)
+    values, _ = warp_to_web_mercator(local_grid, SourceOptions(declared_crs=UTM, crs_override=True))
     assert np.nanmax(values) == 1.0
 
 

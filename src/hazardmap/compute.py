@@ -107,20 +107,12 @@ def priorities(
 ) -> pd.DataFrame:
     """Every (village, intervention) pair that avoids returns, ranked, chosen on the budget."""
     settings = inputs.config.settings
-    model = settings.project
     interventions = [item.intervention() for item in settings.interventions]
     codes = villages["village_code"].tolist()
     avoided = {
         item.name: pd.Series(
             returns_avoided(
-                item,
-                arrays,
-                hazards,
-                intensities,
-                risk,
-                line=model.monitoring_line,
-                sigma=model.income_sigma,
-                cover=model.insurance_cover,
+                item, arrays, hazards, intensities, risk, **settings.project.poverty_terms()
             )
         )
         .groupby(inputs.village_index)
@@ -164,7 +156,6 @@ def compute(
     clock = clock or StageClock()
     cache = cache or OverlayCache(None)
     config = inputs.config
-    model = config.settings.project
     classes = list(config.settings.risk.classes)
     with clock.stage("overlay rasters"):
         overlays, reused = overlay_layers(inputs, problems, cache)
@@ -175,12 +166,7 @@ def compute(
         arrays = HouseholdArrays.from_table(inputs.households)
         hazards = [layer.spec.hazard_params() for layer in config.layers]
         risk = assess_households(
-            arrays,
-            hazards,
-            intensities,
-            line=model.monitoring_line,
-            sigma=model.income_sigma,
-            cover=model.insurance_cover,
+            arrays, hazards, intensities, **config.settings.project.poverty_terms()
         )
         households = household_table(inputs, risk, classes)
 

@@ -99,6 +99,14 @@ class ProjectSection(_Strict):
     income_sigma: Positive = 0.35
     insurance_cover: Probability = 0.4
 
+    def poverty_terms(self) -> dict[str, float]:
+        """The model's keyword arguments for the line, the spread of income and insurance."""
+        return {
+            "line": self.monitoring_line,
+            "sigma": self.income_sigma,
+            "cover": self.insurance_cover,
+        }
+
 
 class VillagesSection(_Strict):
     path: Path

@@ -37,12 +37,8 @@ MAX_OVERLAY_SIDE = 1200
 
 def warp_to_web_mercator(
     path: Path,
+    options: SourceOptions | None = None,
     *,
-    declared_crs: str | None = None,
-    crs_override: bool = False,
-    band: int | None = None,
-    nodata: float | None = None,
-    variable: str | None = None,
     max_side: int = MAX_OVERLAY_SIDE,
     average: bool = False,
 ) -> tuple[np.ndarray, Bounds]:
@@ -50,11 +46,10 @@ def warp_to_web_mercator(
     pixels on its longer side, and its lat/lon bounds. ``average`` resamples by the mean
     (for continuous surfaces such as elevation); the default takes the nearest cell.
 
-    The options are the layer file's, read by the rules the statistics use
+    ``options`` are the layer file's (band, extra nodata, CRS), read by the rules the statistics use
     (``open_raster_file``): the same band, CRS and missing cells, the same one-line errors.
     """
-    options = SourceOptions(declared_crs, crs_override, band, nodata, variable)
-    return _warp(path, options, "layer", max_side=max_side, average=average)
+    return _warp(path, options or SourceOptions(), "layer", max_side=max_side, average=average)
 
 
 def _warp(
