@@ -134,7 +134,7 @@ def test_manifest_records_every_input_with_its_sha256(
         for layer in tiny_run.config.layers
     )
     config = dataclasses.replace(tiny_run.config, layers=unbounded)
-    parts = ("grids", "villages", "households", "priorities", "timings", "warnings")
+    parts = ("grids", "villages", "households", "priorities", "timings", "warnings", "versions")
     manifest = build_manifest(
         config=config,
         total_seconds=1.0,

@@ -17,6 +17,7 @@ import pandas as pd
 from hazardmap.cache import OverlayCache
 from hazardmap.clock import StageClock
 from hazardmap.crs import WGS84, CoordinateSystem
+from hazardmap.environment import versions
 from hazardmap.model import HazardParams, HouseholdArrays, assess_households
 from hazardmap.model.changes import change_columns, compare_runs
 from hazardmap.model.interventions import rank_interventions, returns_avoided
@@ -190,4 +191,5 @@ def compute(
         risk_classes=risk_classes(households, config.hazard_names, classes),
         layer_images={name: overlay.image for name, overlay in overlays.items()},
         relief=shade,
+        versions=versions(),
     )

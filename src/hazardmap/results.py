@@ -87,6 +87,8 @@ class RunResult:
     """Households per risk class (columns 0-4), for each hazard and 'combined' (rows)."""
     layer_images: Mapping[str, MapImage]
     """Each layer's raster as a class image for the map."""
+    versions: Mapping[str, str]
+    """What the run ran on (Python, hazardmap, its libraries, GDAL), for the manifest."""
     relief: MapImage | None = None
     """The ``[map] backdrop`` as shaded relief, when there is one."""
     out_dir: Path | None = None

@@ -4,7 +4,6 @@ whole RunResult) and knows nothing of rasters. ``write_outputs`` hands them thei
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hazardmap.outputs.manifest import build_manifest, write_manifest
 from hazardmap.outputs.report import write_report
@@ -16,9 +15,7 @@ from hazardmap.outputs.tables import (
     write_villages,
 )
 from hazardmap.outputs.webmap import write_map
-
-if TYPE_CHECKING:
-    from hazardmap.results import RunResult
+from hazardmap.results import RunResult
 
 
 def write_outputs(result: RunResult, target: Path, *, total_seconds: float) -> Path:
@@ -34,6 +31,7 @@ def write_outputs(result: RunResult, target: Path, *, total_seconds: float) -> P
         warnings=result.warnings,
         reused_layers=result.reused_layers,
         changes=result.changes,
+        versions=result.versions,
         total_seconds=total_seconds,
     )
     with staged_folder(target) as folder:

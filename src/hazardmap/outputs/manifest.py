@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
-import sys
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
+from hazardmap.config import with_sidecars
 from hazardmap.digests import file_digest
 
 if TYPE_CHECKING:
@@ -25,9 +23,6 @@ if TYPE_CHECKING:
 
     from hazardmap.config import Config
     from hazardmap.crs import Grid
-
-_VERSIONED = ("numpy", "pandas", "geopandas", "shapely", "pyproj", "rasterio", "numba", "folium")
-_SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
 
 
 def relative_path(path: Path, root: Path) -> str:
@@ -58,14 +53,7 @@ def input_files(config: Config, grids: Mapping[str, Grid]) -> list[dict[str, Any
     files += [
         describe_file(layer.file, f"layer file {layer.name}", root) for layer in config.layers
     ]
-    villages = config.villages_path
-    files.append(describe_file(villages, "villages", root))
-    if villages.suffix.lower() == ".shp":
-        files += [
-            describe_file(villages.with_suffix(s), "villages", root)
-            for s in _SIDECARS
-            if villages.with_suffix(s).exists()
-        ]
+    files += [describe_file(p, "villages", root) for p in with_sidecars(config.villages_path)]
     files.append(describe_file(config.households_path, "households", root))
     for layer in config.layers:
         entry = describe_file(layer.raster_path, f"raster {layer.name}", root)
@@ -78,19 +66,6 @@ def input_files(config: Config, grids: Mapping[str, Grid]) -> list[dict[str, Any
         }
         files.append(entry)
     return files
-
-
-def versions() -> dict[str, str]:
-    found = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for name in ("hazardmap", *_VERSIONED):
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    import rasterio
-
-    found["gdal"] = rasterio.__gdal_version__
-    return found
 
 
 def portable(value: Any, base: Path) -> Any:
@@ -120,6 +95,7 @@ def build_manifest(
     warnings: Sequence[str],
     reused_layers: Sequence[str],
     changes: pd.DataFrame | None,
+    versions: Mapping[str, str],
     total_seconds: float,
 ) -> dict[str, Any]:
     """manifest.json's content: inputs (with digests and grids), configuration, versions,
@@ -136,7 +112,7 @@ def build_manifest(
                 for layer in config.layers
             },
         },
-        "versions": versions(),
+        "versions": dict(versions),
         "counts": {
             "villages": len(villages),
             "households": len(households),
