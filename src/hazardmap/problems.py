@@ -62,10 +62,6 @@ class Problems:
         self.warnings: list[str] = []
         self._first_error: type[HazardmapError] | None = None
 
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
     def warn(self, *messages: str) -> None:
         for message in messages:
             if message not in self.warnings:
