@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from hazardmap.config import Config, LayerConfig
+from hazardmap.config import Config, LayerConfig, with_sidecars
 from hazardmap.digests import file_digest
 
 CACHE_FORMAT = 3
@@ -47,15 +47,6 @@ def code_digest() -> str:
         digest.update(path.relative_to(package).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
-
-
-def _sidecars(main: Path) -> list[Path]:
-    """The files beside ``main`` that share its name up to the suffix (a shapefile's
-    .dbf, .shx, .prj, .cpg ...), in path order."""
-    prefix = main.stem + "."
-    return sorted(
-        p for p in main.parent.iterdir() if p.name.startswith(prefix) and p.name != main.name
-    )
 
 
 @dataclass(frozen=True)
@@ -85,10 +76,7 @@ class OverlayCache:
         return cls._hash(
             {
                 "raster": file_digest(layer.raster_path),
-                "villages": [
-                    file_digest(villages),
-                    *(file_digest(p) for p in _sidecars(villages) if p.is_file()),
-                ],
+                "villages": [file_digest(path) for path in with_sidecars(villages)],
                 "villages_settings": settings.villages.model_dump(mode="json"),
                 "households": file_digest(config.households_path),
                 "households_settings": settings.households.model_dump(mode="json"),

@@ -16,7 +16,7 @@ import pandas as pd
 
 from hazardmap.cache import OverlayCache
 from hazardmap.clock import StageClock
-from hazardmap.crs import WGS84, CoordinateSystem
+from hazardmap.crs import WGS84, system_of
 from hazardmap.environment import versions
 from hazardmap.model import HazardParams, HouseholdArrays, assess_households
 from hazardmap.model.changes import change_columns, compare_runs
@@ -32,7 +32,7 @@ def household_table(inputs: Inputs, risk: HouseholdRisk, classes: list[float]) -
     """One row per household: where its values came from, its risk, and per hazard the
     value, event probability, loss and risk; coordinates in WGS84."""
     hh = inputs.households
-    lon, lat = CoordinateSystem("", inputs.household_crs).transform(
+    lon, lat = system_of(inputs.household_crs).transform(
         hh["x"].to_numpy(), hh["y"].to_numpy(), WGS84
     )
     table: dict[str, Any] = {

@@ -32,6 +32,7 @@ from hazardmap.crs import (
     CoordinateSystem,
     candidate_systems,
     same_crs,
+    system_of,
     utm_zone,
 )
 from hazardmap.errors import CRSError
@@ -102,9 +103,7 @@ def _wrong_crs(
     n = x.size
     inside = county.contains(system, x, y)
     centre = county.area.centroid
-    lon, lat = CoordinateSystem("", county.metric).transform(
-        np.array([centre.x]), np.array([centre.y]), WGS84
-    )
+    lon, lat = system_of(county.metric).transform(np.array([centre.x]), np.array([centre.y]), WGS84)
     best, best_share = None, 0.0
     for candidate in candidate_systems(float(lon[0]), float(lat[0])):
         if candidate.label == system.label:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 _CONTROL = r"[\x00-\x1f\x7f-\x9f]"
-_RESIDENT_ID = re.compile(r"(?<!\d)(\d{17}[\dXx])(?![\dXx])")
+_RESIDENT_ID = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dXx])")
 _MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -46,7 +46,7 @@ def personal_number(text: str, village_code: str = "") -> str:
     run of digits bounded by non-digits, else ''. An 18-digit run that begins with the
     household's own 12-digit village code is a household code (village code + serial)."""
     for match in _RESIDENT_ID.finditer(text):
-        number = match.group(1)
+        number = match.group()
         if village_code and len(village_code) == 12 and number.startswith(village_code):
             continue
         if is_resident_id(number):
@@ -56,7 +56,7 @@ def personal_number(text: str, village_code: str = "") -> str:
     return ""
 
 
-_SUSPECT = r"(?<!\d)\d{17}[\dXx](?![\dXx])|(?<!\d)1[3-9]\d{9}(?!\d)"
+_SUSPECT = f"{_RESIDENT_ID.pattern}|{_MOBILE.pattern}"
 """A run of digits shaped like either number (checked closely one by one)."""
 
 

@@ -203,9 +203,7 @@ def layer_image(
     path: Path, breaks: tuple[float, ...], *, options: SourceOptions | None = None
 ) -> MapImage:
     """A layer's raster as a class image in Web Mercator; ``options`` are its layer file's."""
-    values, bounds = _warp(
-        path, options or SourceOptions(), "layer", max_side=MAX_OVERLAY_SIDE, average=False
-    )
+    values, bounds = warp_to_web_mercator(path, options)
     return MapImage(class_image(values, breaks), bounds)
 
 
