@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,8 +13,11 @@ import pytest
 import rasterio
 
 import hazardmap
+from hazardmap.demo import export
 from hazardmap.demo.county import divisions
-from tests.helpers import read_households_csv
+from hazardmap.io import read_households
+from hazardmap.io.income import read_business_split
+from tests.helpers import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -57,19 +61,41 @@ def test_demo_villages_tile_the_county_with_official_codes(demo_project: Path) -
     assert union.area / 1e6 == pytest.approx(2188, rel=0.01)  # Jingning is ~2,190 km²
 
 
+def _demo_households(demo_project: Path) -> pd.DataFrame:
+    """The demo's household table read as the demo project maps it."""
+    config = hazardmap.load_config(demo_project)
+    income = config.settings.households.income
+    assert income is not None and income.business_split_path is not None
+    splits = read_business_split(config.resolve(income.business_split_path))
+    return read_households(
+        config.households_path, config.settings.households, village_splits=splits
+    )
+
+
+def test_demo_households_are_the_monitoring_systems_export(demo_project: Path) -> None:
+    path = demo_project.parent / "data" / "raw" / "households.xlsx"
+    with pd.ExcelFile(path, engine="calamine") as book:
+        assert book.sheet_names == ["说明", "监测对象"]
+        sheet = pd.read_excel(book, "监测对象", header=None, dtype=str, nrows=3)
+    assert sheet.iloc[0, 0].startswith("静宁县防返贫监测对象信息表")
+    header = set(sheet.iloc[1])
+    assert {"户编号", "村代码", "监测对象类别", "住房结构", "经纬度", "工资性收入"} <= header
+    assert not {"income_pc", "share_crop", "lon", "lat"} & header
+
+
 def test_demo_households_look_like_a_monitoring_list(demo_project: Path) -> None:
-    households = read_households_csv(demo_project.parent / "data" / "raw" / "households.csv")
+    households = _demo_households(demo_project)
     assert len(households) == 6000
-    assert 0.015 < households["lon"].isna().mean() < 0.05
+    assert 0.015 < households["x"].isna().mean() < 0.05
     shares = households[[c for c in households.columns if c.startswith("share_")]]
-    assert (shares.sum(axis=1) <= 1.0 + 1e-9).all()
+    assert np.allclose(shares.sum(axis=1), 1.0)  # derived from amounts: all income explained
     dominant = shares.mean().sort_values(ascending=False).index[:3]
     assert set(dominant) == {"share_crop", "share_orchard", "share_wage"}
     categories = households["category"].value_counts(normalize=True)
     assert all(0.005 < categories[c] < 0.08 for c in ("unstable", "marginal", "hardship"))
     assert 0.3 < (households["income_pc"] < 10_000).mean() < 0.7
-    assert set(households["housing"]) == {"earth", "brick_wood", "brick_concrete", "frame"}
-    assert 0.2 < (households["insured"].astype(str).str.lower() == "true").mean() < 0.8
+    assert set(households["housing"]) == {"earth", "brick_wood", "brick_concrete", "frame", "cave"}
+    assert 0.2 < households["insured"].mean() < 0.8
 
 
 def test_demo_run_meets_the_promise(demo_run: hazardmap.RunResult) -> None:
@@ -91,11 +117,31 @@ def test_demo_run_meets_the_promise(demo_run: hazardmap.RunResult) -> None:
 
 def test_demo_is_deterministic(tmp_path: Path, demo_project: Path) -> None:
     hazardmap.demo.write_demo_data(tmp_path, households=6000, seed=620826)
-    ours = pd.read_csv(tmp_path / "households.csv")
-    theirs = pd.read_csv(demo_project.parent / "data" / "raw" / "households.csv")
-    pd.testing.assert_frame_equal(ours, theirs)
+    raw = demo_project.parent / "data" / "raw"
+    for name in ("households.xlsx", "business_split.csv"):
+        read = partial(pd.read_excel, sheet_name=1, engine="calamine")
+        reader = read if name.endswith(".xlsx") else pd.read_csv
+        pd.testing.assert_frame_equal(reader(tmp_path / name), reader(raw / name))
     with (
         rasterio.open(tmp_path / "landslide.tif") as a,
         rasterio.open(demo_project.parent / "data" / "raw" / "landslide.tif") as b,
     ):
         assert np.array_equal(a.read(1), b.read(1))
+
+
+def test_a_table_longer_than_a_worksheet_is_written_as_csv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past Excel's 1,048,576 rows the export is CSV with the same title row and header,
+    read with the same keys (path aside; sheet is for workbooks)."""
+    monkeypatch.setattr(export, "EXCEL_MAX_ROWS", 50)
+    written = hazardmap.demo.write_demo_data(tmp_path, households=60, seed=1)
+    assert written["households"] == tmp_path / "households.csv"
+    assert not (tmp_path / "households.xlsx").exists()
+    lines = written["households"].read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == export.TITLE and lines[1].startswith("序号,户编号,村代码")
+    settings = hazardmap.load_config(REPO / "hazardmap.toml").settings.households
+    settings = settings.model_copy(update={"sheet": None})
+    splits = read_business_split(tmp_path / "business_split.csv")
+    table = read_households(written["households"], settings, village_splits=splits)
+    assert len(table) == 60 and table["line"].tolist() == list(range(3, 63))

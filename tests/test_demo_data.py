@@ -54,7 +54,7 @@ def test_a_folder_of_other_files_or_marked_is_fine(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("--seed", "-1"), ("--households", "0"), ("--households", "1000001")],
+    [("--seed", "-1"), ("--households", "0"), ("--households", "2000001")],
 )
 def test_out_of_range_options_are_usage_errors(tmp_path: Path, option: str, value: str) -> None:
     code, out, err = invoke("demo-data", "--out", str(tmp_path / "raw"), option, value)
@@ -70,16 +70,17 @@ def test_twice_in_a_row_beside_a_readme_as_make_demo_does(tmp_path: Path) -> Non
     (raw / "README.md").write_text("# data/raw\n", encoding="utf-8")
     code, _, err = invoke("demo-data", "--out", str(raw), "--households", "5", "--seed", "0")
     assert code == 0, err
-    assert sorted(p.name for p in raw.iterdir()) == sorted([DEMO_MARKER, "README.md", *DEMO_FILES])
+    expected = [DEMO_MARKER, "README.md", *(f for f in DEMO_FILES if f != "households.csv")]
+    assert sorted(p.name for p in raw.iterdir()) == sorted(expected)  # 5 rows: a workbook
     first = tree_digest(raw)
     del first["villages.gpkg"]  # a GeoPackage records when it was written
     # the second run rewrites its own files, even one a symlink replaced, never through it
     real = tmp_path / "survey.csv"
     real.write_text("real survey\n", encoding="utf-8")
-    (raw / "households.csv").unlink()
-    (raw / "households.csv").symlink_to(real)
+    (raw / "households.xlsx").unlink()
+    (raw / "households.xlsx").symlink_to(real)
     code, _, err = invoke("demo-data", "--out", str(raw), "--households", "5", "--seed", "0")
     assert code == 0, err
     assert {k: v for k, v in tree_digest(raw).items() if k != "villages.gpkg"} == first
-    assert not (raw / "households.csv").is_symlink()
+    assert not (raw / "households.xlsx").is_symlink()
     assert real.read_text(encoding="utf-8") == "real survey\n"

@@ -9,6 +9,7 @@ import pytest
 import shapely
 
 from hazardmap import errors
+from hazardmap.config import HouseholdsSection
 from hazardmap.io import read_households, read_villages
 from hazardmap.problems import Problems
 from tests.helpers import HOUSEHOLD_COLUMNS
@@ -75,7 +76,7 @@ def test_missing_columns_and_field_mapping(tmp_path: Path) -> None:
     )
     with pytest.raises(errors.InputError, match=r"column\(s\) \['income_pc'\] not found"):
         read_households(path)
-    table = read_households(path, fields={"income_pc": "人均纯收入"})
+    table = read_households(path, HouseholdsSection(path=path, fields={"income_pc": "人均纯收入"}))
     assert table["income_pc"].tolist() == [9000.0]
 
 
@@ -129,7 +130,7 @@ def test_csv_encodings_are_detected(tmp_path: Path, encoding: str) -> None:
     header = HOUSEHOLD_COLUMNS.replace("income_pc", "人均纯收入")
     row = "户1,A,3,9000,脱贫不稳定户,0.5,0.2,0,0.3,0,0,砖混,是,105.7,35.5"
     path.write_bytes((header + "\n" + row + "\n").encode(encoding))
-    table = read_households(path, fields={"income_pc": "人均纯收入"})
+    table = read_households(path, HouseholdsSection(path=path, fields={"income_pc": "人均纯收入"}))
     assert table["household_id"].tolist() == ["户1"]
     assert table["category"].tolist() == ["unstable"] and table["housing"].tolist() == [
         "brick_concrete"
@@ -154,7 +155,7 @@ def test_undecodable_and_unreadable_tables(tmp_path: Path) -> None:
         read_households(path)
     broken = tmp_path / "households.xlsx"
     broken.write_bytes(b"not a zip file")
-    with pytest.raises(errors.InputError, match=r"not an \.xlsx workbook"):
+    with pytest.raises(errors.InputError, match=r"not an Excel workbook"):
         read_households(broken)
 
 

@@ -35,7 +35,15 @@ from hazardmap.model.hazard import Curve, DamageSpec, Frequency, FrequencyType, 
 from hazardmap.model.interventions import Intervention
 from hazardmap.paths import real_path
 from hazardmap.problems import Problems, shorten
-from hazardmap.vocabulary import HOUSEHOLD_FIELDS, HOUSING_TYPES, INCOME_COMPONENTS
+from hazardmap.vocabulary import (
+    BUSINESS_PARTS,
+    CATEGORIES,
+    HOUSEHOLD_FIELDS,
+    HOUSING_TYPES,
+    INCOME_COMPONENTS,
+    INCOME_FIELDS,
+    INCOME_SHARE_FIELDS,
+)
 
 Real = Annotated[float, Strict()]
 """A number; never a boolean (pydantic would otherwise take ``true`` for 1.0)."""
@@ -115,17 +123,85 @@ class VillagesSection(_Strict):
     township_field: str | None = None
     crs: str | None = None
     layer: str | None = None
+    code_digits: Annotated[Count, Field(ge=1)] | None = None
+    """Cut longer village codes to this many digits (19-digit land-survey codes to 12)."""
+
+
+Category = Literal["none", "unstable", "marginal", "hardship"]
+Housing = Literal["earth", "brick_wood", "brick_concrete", "frame", "cave"]
+assert set(Category.__args__) == set(CATEGORIES)  # type: ignore[attr-defined]
+assert set(Housing.__args__) == set(HOUSING_TYPES)  # type: ignore[attr-defined]
+SPLIT_TOLERANCE = 1e-6
+
+
+def check_split(split: Mapping[str, float], where: str) -> None:
+    """A business split: shares of business income that sum to 1."""
+    total = math.fsum(split.values())
+    if abs(total - 1.0) > SPLIT_TOLERANCE:
+        raise ValueError(f"{where} sums to {total:g}; its shares must sum to 1")
+
+
+class HouseholdValues(_Strict):
+    """The file's own labels for the fixed vocabularies, beside the built-in ones."""
+
+    category: dict[str, Category] = Field(default_factory=dict)
+    housing: dict[str, Housing] = Field(default_factory=dict)
+    insured: dict[str, StrictBool] = Field(default_factory=dict)
+
+
+class IncomeSection(_Strict):
+    """Net income as amounts (the monitoring system's 工资性收入, 生产经营性收入, ...)."""
+
+    wage: str | None = None
+    business: str | None = None
+    transfer: str | None = None
+    property: str | None = None
+    per: Literal["household", "person"] = "household"
+    business_split: dict[str, Probability] | None = None
+    business_split_path: Path | None = None
+
+    @field_validator("business_split")
+    @classmethod
+    def _a_split(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is not None:
+            _only_known(value, BUSINESS_PARTS, "business part")
+            check_split(value, "business_split")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> IncomeSection:
+        if not self.columns():
+            raise ValueError(
+                "names no income column; set at least one of wage, business, transfer, "
+                "property to the file's column"
+            )
+        has_split = self.business_split is not None or self.business_split_path is not None
+        if self.business is not None and not has_split:
+            raise ValueError(
+                "business income needs business_split (the county's estimate of its crop, "
+                "orchard, livestock and other parts, summing to 1) or business_split_path"
+            )
+        return self
+
+    def columns(self) -> dict[str, str]:
+        """Each income amount the file holds: component -> column."""
+        return {k: v for k in INCOME_FIELDS if (v := getattr(self, k)) is not None}
 
 
 class HouseholdsSection(_Strict):
     path: Path
     lon_field: str = "lon"
     lat_field: str = "lat"
+    lonlat_field: str | None = None
     crs: str = "EPSG:4326"
+    sheet: str | None = None
+    header_row: Annotated[Count, Field(ge=1)] = 1
     county_tolerance_m: NonNegative = 1000.0
     village_tolerance_m: NonNegative = 500.0
     duplicate_threshold: Annotated[Count, Field(ge=2)] = 10
     fields: dict[str, str] = Field(default_factory=dict)
+    values: HouseholdValues = HouseholdValues()
+    income: IncomeSection | None = None
 
     @field_validator("fields")
     @classmethod
@@ -133,10 +209,26 @@ class HouseholdsSection(_Strict):
         _only_known(value, HOUSEHOLD_FIELDS, "household field")
         return value
 
+    @model_validator(mode="after")
+    def _one_way(self) -> HouseholdsSection:
+        if self.lonlat_field is not None and {"lon_field", "lat_field"} & self.model_fields_set:
+            raise ValueError(
+                "lonlat_field names one 'lon,lat' column, lon_field and lat_field two "
+                "columns; keep only one of the two ways"
+            )
+        if self.income is not None:
+            replaced = sorted(set(self.fields) & {"income_pc", *INCOME_SHARE_FIELDS})
+            if replaced:
+                raise ValueError(
+                    f"[households.fields] maps {replaced}, which [households.income] "
+                    "replaces (they are derived from the amounts); remove those mappings"
+                )
+        return self
+
     @property
     def coordinates_required(self) -> bool:
         """The project file names the coordinate columns, so the file must have them."""
-        return bool({"lon_field", "lat_field"} & self.model_fields_set)
+        return bool({"lon_field", "lat_field", "lonlat_field"} & self.model_fields_set)
 
 
 class LayersSection(_Strict):
@@ -153,6 +245,13 @@ class RiskSection(_Strict):
         if not value[0] < value[1] < value[2]:
             raise ValueError(f"the three class thresholds must increase, got {list(value)}")
         return value
+
+
+class ChangesSection(_Strict):
+    baseline: Path | None = None
+    """The output folder compared with (default: the previous run in the target folder)."""
+    min_returns: NonNegative = 0.1
+    """A village is also listed when its expected returns move at least this much."""
 
 
 class OutputsSection(_Strict):
@@ -214,6 +313,7 @@ class ProjectFile(_Strict):
     outputs: OutputsSection = OutputsSection()
     map: MapSection = MapSection()
     planning: PlanningSection = PlanningSection()
+    changes: ChangesSection = ChangesSection()
     interventions: list[InterventionConfig] = Field(default_factory=list)
 
 
@@ -422,6 +522,13 @@ class Config:
     @property
     def outputs_dir(self) -> Path:
         return self.resolve(self.settings.outputs.dir)
+
+    @property
+    def baseline_path(self) -> Path | None:
+        """``[changes] baseline``: the output folder a run is compared with (None: the
+        previous run in the output folder)."""
+        baseline = self.settings.changes.baseline
+        return None if baseline is None else self.resolve(baseline)
 
     @property
     def layers_dir(self) -> Path:

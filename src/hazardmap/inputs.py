@@ -33,6 +33,8 @@ from hazardmap.crs import parse_system
 from hazardmap.errors import InputError
 from hazardmap.io import read_households, read_villages
 from hazardmap.io.coordinates import CoordinateSettings, check_coordinates
+from hazardmap.io.income import read_business_split
+from hazardmap.paths import real_path
 from hazardmap.problems import Problems, rows_summary
 from hazardmap.raster import Grid, open_source, zones_to_crs
 from hazardmap.raster.images import check_backdrop
@@ -53,6 +55,7 @@ def read_village_input(
             township_field=settings.township_field,
             crs=settings.crs,
             layer=settings.layer,
+            code_digits=settings.code_digits,
             problems=problems,
         )
     )
@@ -70,15 +73,15 @@ def read_household_input(
     system = problems.attempt(
         lambda: parse_system(settings.crs, where=f"{project_file}: [households] crs")
     )
+    income = settings.income
+    splits = None
+    if income is not None and income.business_split_path is not None:
+        split_path = real_path(project_file.parent / income.business_split_path)
+        splits = problems.attempt(partial(read_business_split, split_path))
+        if splits is None:
+            return None
     table = problems.attempt(
-        lambda: read_households(
-            path,
-            fields=settings.fields,
-            lon_field=settings.lon_field,
-            lat_field=settings.lat_field,
-            coordinates_required=settings.coordinates_required,
-            problems=problems,
-        )
+        partial(read_households, path, settings, village_splits=splits, problems=problems)
     )
     if system is None or table is None or villages is None:
         return None
@@ -86,12 +89,12 @@ def read_household_input(
     village_index = pd.Index(village_table["village_code"]).get_indexer(table["village_code"])
     unknown = village_index < 0
     if unknown.any():
-        lines = np.flatnonzero(unknown) + 2
+        codes = table["village_code"][unknown]
         problems.record(
             InputError(
                 f"{path}: village code not in {villages_path.name} at "
-                f"{rows_summary(lines, table['village_code'][unknown].tolist())}; "
-                "correct the code or add the village"
+                f"{rows_summary(table['line'][unknown], codes.tolist())}; "
+                + code_mismatch_hint(village_table["village_code"], codes)
             )
         )
         return None
@@ -115,6 +118,36 @@ def read_household_input(
     checked = table.assign(x=coordinates.x, y=coordinates.y, location_flag=coordinates.flags)
     problems.warn(*_coverage_warnings(path, village_table, village_index))
     return Households(checked, coordinates.crs, village_index)
+
+
+def code_mismatch_hint(village_codes: pd.Series, unknown: pd.Series) -> str:
+    """The fix for household village codes the villages lack: when one side's codes are
+    the other's cut short (12-digit codes against 19-digit land-survey codes), say so,
+    with an example of each."""
+    village = str(village_codes.iloc[0])
+    household = str(unknown.iloc[0])
+    example = (
+        f"the villages' codes look like '{village}' ({len(village)} characters), the "
+        f"households' like '{household}' ({len(household)})"
+    )
+    if len(village) > len(household):
+        prefixes = set(village_codes.astype(str).str[: len(household)])
+        if unknown.astype(str).isin(prefixes).all():
+            return (
+                f"{example}, and the villages' begin with the households': set [villages] "
+                f"code_digits = {len(household)} to cut the villages' codes to that length"
+            )
+    if len(household) > len(village):
+        cut = unknown.astype(str).str[: len(village)]
+        if cut.isin(set(village_codes.astype(str))).all():
+            return (
+                f"{example}, and the households' begin with the villages': cut the "
+                f"household file's codes to {len(village)} characters, or map a column "
+                "holding the village code under [households.fields] village_code"
+            )
+    if len(household) != len(village):
+        return f"{example}; use the same coding in both files"
+    return "correct the code or add the village"
 
 
 def _coverage_warnings(

@@ -41,6 +41,11 @@ def names_summary(names: Sequence[object], limit: int = MAX_NAMES) -> str:
     return f"[{shown}]" + (f" and {more} more" if more > 0 else "")
 
 
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python number it holds (its repr is for programmers)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def rows_summary(
     lines: Sequence[int] | np.ndarray, values: Sequence[object] = (), *, unit: str = "line"
 ) -> str:
@@ -48,7 +53,7 @@ def rows_summary(
     lines = list(lines)
     shown = []
     for i, line in enumerate(lines[:MAX_EXAMPLES]):
-        value = f" ({shorten(values[i])})" if i < len(values) else ""
+        value = f" ({shorten(_plain(values[i]))})" if i < len(values) else ""
         shown.append(f"{unit} {line}{value}")
     more = len(lines) - len(shown)
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")

@@ -11,7 +11,14 @@ INCOME_COMPONENTS: tuple[str, ...] = ("crop", "orchard", "livestock", "wage", "t
 INSURABLE_COMPONENTS: frozenset[str] = frozenset({"crop", "orchard"})
 """Components whose losses agricultural insurance pays (in part, by ``insurance_cover``)."""
 
-HOUSING_TYPES: tuple[str, ...] = ("earth", "brick_wood", "brick_concrete", "frame")
+HOUSING_TYPES: tuple[str, ...] = ("earth", "brick_wood", "brick_concrete", "frame", "cave")
+"""Housing types; ``cave`` is 窑洞, the loess cave dwellings of the Loess Plateau."""
+
+INCOME_FIELDS: tuple[str, ...] = ("wage", "business", "transfer", "property")
+"""The monitoring system's net income amounts ([households.income])."""
+
+BUSINESS_PARTS: tuple[str, ...] = ("crop", "orchard", "livestock", "other")
+"""The parts of net business income (生产经营性收入) a business split divides it into."""
 
 CATEGORIES: tuple[str, ...] = ("none", "unstable", "marginal", "hardship")
 """Monitoring categories. Chinese labels map onto them through :data:`CATEGORY_ALIASES`."""
@@ -28,13 +35,15 @@ CATEGORY_ALIASES: dict[str, str] = {
     "突发严重困难户": "hardship",
 }
 
+INCOME_SHARE_FIELDS: tuple[str, ...] = tuple(f"share_{c}" for c in INCOME_COMPONENTS)
+
 HOUSEHOLD_FIELDS: tuple[str, ...] = (
     "household_id",
     "village_code",
     "members",
     "income_pc",
     "category",
-    *(f"share_{c}" for c in INCOME_COMPONENTS),
+    *INCOME_SHARE_FIELDS,
     "housing",
     "insured",
 )

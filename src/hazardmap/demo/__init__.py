@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from hazardmap.demo.county import county_outline, village_polygons
+from hazardmap.demo.export import business_split, monitoring_export, write_export
 from hazardmap.demo.households import make_households
 from hazardmap.demo.terrain import write_terrain_rasters
 from hazardmap.errors import OutputError
@@ -17,13 +18,16 @@ DEMO_MARKER = ".hazardmap-demo-data"
 
 DEMO_FILES = (
     "villages.gpkg",
+    "households.xlsx",
     "households.csv",
+    "business_split.csv",
     "dem.tif",
     "landslide.tif",
     "drought.tif",
     "hail.tif",
 )
-"""The files :func:`write_demo_data` writes."""
+"""The files :func:`write_demo_data` writes (the households as .xlsx, or as .csv when
+there are more than a worksheet holds)."""
 
 _MARKER_NOTE = (
     "written by hazardmap demo-data: {files} in this folder are synthetic demo data, "
@@ -47,7 +51,8 @@ def check_demo_folder(out: Path) -> None:
 
 
 def write_demo_data(out: Path, *, households: int = 30_000, seed: int = 620826) -> dict[str, Path]:
-    """Write villages.gpkg, households.csv and the hazard rasters into ``out``.
+    """Write villages.gpkg, the households (as the monitoring system exports them), the
+    business split per village and the hazard rasters into ``out``.
 
     Refuses (:func:`check_demo_folder`) to overwrite such files unless an earlier demo-data
     run wrote them; marks ``out`` with :data:`DEMO_MARKER` before writing anything else, so
@@ -69,6 +74,13 @@ def write_demo_data(out: Path, *, households: int = 30_000, seed: int = 620826) 
     village_path = out / "villages.gpkg"
     villages.to_file(village_path, layer="villages", driver="GPKG")
     table = make_households(rng, villages, households)
-    household_path = out / "households.csv"
-    table.to_csv(household_path, index=False, encoding="utf-8")
-    return {"villages": village_path, "households": household_path, **paths}
+    export_rng = np.random.default_rng([seed, 3])
+    household_path = write_export(monitoring_export(export_rng, table), out)
+    split_path = out / "business_split.csv"
+    business_split(export_rng, table).to_csv(split_path, index=False, encoding="utf-8")
+    return {
+        "villages": village_path,
+        "households": household_path,
+        "business split": split_path,
+        **paths,
+    }

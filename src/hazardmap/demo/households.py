@@ -13,7 +13,21 @@ from hazardmap.vocabulary import INCOME_COMPONENTS
 
 CATEGORY_SHARES = {"hardship": 0.012, "unstable": 0.03, "marginal": 0.04}
 MEDIAN_INCOME = {"none": 12500.0, "unstable": 8200.0, "marginal": 8800.0, "hardship": 6800.0}
-HOUSING_SHARES = {"earth": 0.10, "brick_wood": 0.30, "brick_concrete": 0.52, "frame": 0.08}
+HOUSING_SHARES = {
+    "earth": 0.07,
+    "brick_wood": 0.28,
+    "brick_concrete": 0.52,
+    "frame": 0.08,
+    "cave": 0.05,
+}
+MONITORED_HOUSING_SHARES = {
+    "earth": 0.25,
+    "brick_wood": 0.38,
+    "brick_concrete": 0.25,
+    "frame": 0.02,
+    "cave": 0.10,
+}
+"""Monitored households live more often in earth houses and loess caves (窑洞)."""
 MISSING_COORDINATES = 0.03
 SETTLEMENT_SPREAD_M = 220.0
 
@@ -82,12 +96,12 @@ def make_households(rng: np.random.Generator, villages: gpd.GeoDataFrame, n: int
     income = np.round(median * village_wealth * rng.lognormal(0.0, spread), -1)
     orchard_weight = rng.lognormal(0.0, 0.6, len(villages))[village_of]
     shares = _shares(rng, monitored, orchard_weight)
-    housing_p = np.array(list(HOUSING_SHARES.values()))
+    kinds = len(HOUSING_SHARES)
     housing = np.array(list(HOUSING_SHARES))[
         np.where(
             monitored,
-            rng.choice(4, n, p=[0.3, 0.4, 0.28, 0.02]),
-            rng.choice(4, n, p=housing_p),
+            rng.choice(kinds, n, p=[MONITORED_HOUSING_SHARES[h] for h in HOUSING_SHARES]),
+            rng.choice(kinds, n, p=list(HOUSING_SHARES.values())),
         )
     ]
     farm_share = shares[:, 0] + shares[:, 1]

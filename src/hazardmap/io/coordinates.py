@@ -185,7 +185,11 @@ def check_coordinates(
     x = households["x"].to_numpy(dtype=float).copy()
     y = households["y"].to_numpy(dtype=float).copy()
     located = np.isfinite(x) & np.isfinite(y)
-    lines = np.arange(len(households)) + 2
+    lines = (
+        households["line"].to_numpy()
+        if "line" in households.columns
+        else np.arange(len(households)) + 2
+    )
     flags = np.full(len(households), "", dtype=object)
 
     inside = located & county.contains(system, x, y)

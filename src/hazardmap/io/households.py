@@ -1,46 +1,50 @@
 """Household tables: read, map the columns to the standard fields, check every value.
 
 Any problem stops the run with one line naming the file, the column, the first offending
-lines (as counted in the file, header = line 1), what was expected and the fix. Values
-that are possible but suspicious (income shares that leave most income unexplained) are
-warnings.
+lines (as counted in the file), what was expected and the fix. Values that are possible
+but suspicious (income shares that leave most income unexplained) are warnings.
+
+The file may be the monitoring system's export as it comes: a title above the header
+(``header_row``), the table on another sheet (``sheet``), its own labels (built in, or
+``[households.values]``), income as amounts (``[households.income]``), and coordinates in
+one "lon,lat" column (``lonlat_field``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from hazardmap.config import HouseholdsSection, IncomeSection
 from hazardmap.errors import InputError
-from hazardmap.io.tables import EXCEL_SUFFIXES, Table, read_table, sheet_names
+from hazardmap.io.income import derive_income, household_splits
+from hazardmap.io.labels import fold, vocabulary
+from hazardmap.io.tables import EXCEL_SUFFIXES, Table, TableLayout, read_table, sheet_names
 from hazardmap.io.text import control_characters, personal_numbers
 from hazardmap.problems import Problems, names_summary, rows_summary
 from hazardmap.vocabulary import (
-    CATEGORY_ALIASES,
+    CATEGORIES,
     HOUSEHOLD_FIELDS,
     HOUSING_TYPES,
-    INCOME_COMPONENTS,
+    INCOME_SHARE_FIELDS,
 )
 
-HOUSING_ALIASES: dict[str, str] = {
-    **{h: h for h in HOUSING_TYPES},
-    "土坯房": "earth",
-    "土木": "earth",
-    "砖木": "brick_wood",
-    "砖混": "brick_concrete",
-    "框架": "frame",
-}
-TRUE_WORDS = frozenset({"true", "1", "yes", "y", "是"})
-FALSE_WORDS = frozenset({"false", "0", "no", "n", "否", ""})
 SHARE_TOLERANCE = 1e-6
 MAX_MEMBERS = 100  # more is a typing error, not a household
 LOW_SHARE_SUM = 0.5
 """Income shares summing below this leave most of the income unexplained (no loss)."""
 LOW_SHARE_TOLERATED = 0.05
 """Share of households allowed below LOW_SHARE_SUM before it is a warning."""
+LONLAT_SEPARATOR = r"\s*[,，;；]\s*|\s+"
+"""What parts the numbers of '105.886224,35.418055', as map pickers give them: a comma
+(full-width too), a semicolon, or spaces. The order is checked later (swapped pairs are
+found and swapped back)."""
+DERIVED = frozenset({"income_pc", *INCOME_SHARE_FIELDS})
+"""Fields [households.income] derives from the amounts instead of reading them."""
 
 
 class _Checker:
@@ -78,17 +82,30 @@ class _Checker:
         bad = ~np.isfinite(values) | too_low | (values > high)
         bound = f"> {low:g}" if strict_low else f">= {low:g}"
         limit = f" and <= {high:g}" if np.isfinite(high) else ""
-        self.fail(field, bad, f"a number {bound}{limit}", "correct those values")
+        expected = "a number" if np.isneginf(low) else f"a number {bound}{limit}"
+        self.fail(field, bad, expected, "correct those values")
         return values
 
-    def choice(self, field: str, aliases: Mapping[str, str], *, lower: bool = True) -> np.ndarray:
+    def label(self, field: str, labels: Mapping[str, Any], known: tuple[str, ...]) -> np.ndarray:
+        """Each cell's value in the vocabulary, through the labels it may be given as."""
         raw = self.raw(field)
-        keys = raw.str.lower() if lower else raw
-        mapped = keys.map(lambda key: aliases.get(key))
-        bad = mapped.isna().to_numpy()
-        allowed = sorted({k for k in aliases if k})
-        self.fail(field, bad, f"one of {allowed}", "use one of those values")
-        return mapped.to_numpy(dtype=object)
+        codes, uniques = pd.factorize(raw)  # a handful of labels, however many rows
+        values = np.array([labels.get(fold(label)) for label in uniques], dtype=object)
+        mapped = values[codes]
+        bad = np.array([value is None for value in values], dtype=bool)[codes]
+        if bad.any():
+            example = raw[bad].iloc[0]
+            example = example if len(example) <= 40 else example[:40] + "..."
+            value = f'"{known[-1]}"' if known else "true"
+            expected = f"one of {list(known)}" if known else "true or false (1/0, 是/否)"
+            self.fail(
+                field,
+                bad,
+                f"{expected} or a label hazardmap knows (docs/configuration.md)",
+                f"map the file's own labels under [households.values], e.g. "
+                f'{field} = {{ "{example}" = {value} }}',
+            )
+        return mapped
 
     def text(self, field: str, *, unique: bool = False) -> np.ndarray:
         raw = self.raw(field)
@@ -117,8 +134,50 @@ class _Checker:
             )
         return values
 
+    def coordinate_pair(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """Longitude and latitude from one 'lon,lat' column (NaN where it is empty)."""
+        raw = self.frame[column].astype(str).str.strip()
+        parts = raw.str.replace(LONLAT_SEPARATOR, ",", regex=True).str.split(",", n=1, expand=True)
+        parts = parts.reindex(columns=[0, 1], fill_value="")
+        lon = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=np.float64)
+        lat = pd.to_numeric(parts[1], errors="coerce").to_numpy(dtype=np.float64)
+        bad = (raw != "").to_numpy() & ~(np.isfinite(lon) & np.isfinite(lat))
+        if bad.any():
+            self.problems.append(
+                f"{self.path}: column '{column}': expected two numbers 'lon,lat' (e.g. "
+                f"105.886224,35.418055) or an empty cell at "
+                f"{rows_summary(self.lines[bad], raw[bad].tolist())}; correct those cells"
+            )
+        return lon, lat
 
-def _missing_columns(path: Path, frame: pd.DataFrame, missing: list[str]) -> InputError:
+    def amount(self, field: str, *, negative: bool) -> tuple[np.ndarray, np.ndarray]:
+        """An income amount in CNY (a net business loss may be negative); an empty cell
+        is 0. Also the mask of empty cells."""
+        raw = self.raw(field)
+        empty = (raw == "").to_numpy()
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+        values[empty] = 0.0
+        bad = ~np.isfinite(values) | (False if negative else values < 0)
+        expected = "an amount in CNY" if negative else "an amount in CNY, 0 or more"
+        self.fail(field, bad, expected, "correct those values")
+        return values, empty
+
+
+def _header_line(table: Table, wanted: list[str]) -> int | None:
+    """The line (among the first rows) that holds most of the wanted column names: the
+    header, when the table's header_row is not it."""
+    wanted_set = set(wanted)
+    for position in range(min(len(table.frame), 20)):
+        cells = {str(c).strip() for c in table.frame.iloc[position]}
+        if len(cells & wanted_set) >= max(2, len(wanted_set) // 2):
+            return int(table.lines[position])
+    return None
+
+
+def _missing_columns(
+    path: Path, table: Table, missing: list[str], wanted: list[str], header_row: int
+) -> InputError:
+    frame = table.frame
     found = f"the file has {names_summary(list(frame.columns))}"
     header = "".join(str(c) for c in frame.columns)
     separator = next((s for s in (";", "\t", "|") if s in header), None)
@@ -127,13 +186,20 @@ def _missing_columns(path: Path, frame: pd.DataFrame, missing: list[str]) -> Inp
             f"{path}: the header is one column ({found}): the file seems separated by "
             f"{separator!r}, not commas; save it as comma-separated CSV"
         )
+    line = _header_line(table, wanted)
+    if line is not None:
+        return InputError(
+            f"{path}: column(s) {names_summary(missing)} not found on line {header_row} "
+            f"({found}), but line {line} holds the column names; set [households] "
+            f"header_row = {line}"
+        )
     if path.suffix.lower() in EXCEL_SUFFIXES:
         sheets = sheet_names(path)
         if len(sheets) > 1:
             return InputError(
-                f"{path}: column(s) {names_summary(missing)} not found on the first sheet "
-                f"'{sheets[0]}' ({found}); the workbook's sheets are {names_summary(sheets)}: "
-                "move the household table to the first sheet"
+                f"{path}: column(s) {names_summary(missing)} not found on the sheet read "
+                f"({found}); the workbook's sheets are {names_summary(sheets)}: set "
+                "[households] sheet to the one holding the household table"
             )
     return InputError(
         f"{path}: column(s) {names_summary(missing)} not found ({found}); "
@@ -141,26 +207,25 @@ def _missing_columns(path: Path, frame: pd.DataFrame, missing: list[str]) -> Inp
     )
 
 
-def _coordinate_columns(
-    path: Path,
-    frame: pd.DataFrame,
-    lon_field: str,
-    lat_field: str,
-    required: bool,
-) -> tuple[str | None, str | None]:
-    """The coordinate columns to read, or (None, None) for a file without coordinates.
-
-    Columns the project file names must exist; the default names may both be absent."""
-    present = [c in frame.columns for c in (lon_field, lat_field)]
+def _coordinate_columns(path: Path, frame: pd.DataFrame, settings: HouseholdsSection) -> list[str]:
+    """The coordinate columns to read: [lon, lat], [lonlat], or [] for a file without
+    coordinates. Columns the project file names must exist; the default names may both
+    be absent."""
+    if settings.lonlat_field is not None:
+        wanted = [settings.lonlat_field]
+    else:
+        wanted = [settings.lon_field, settings.lat_field]
+    present = [c in frame.columns for c in wanted]
     if all(present):
-        return lon_field, lat_field
-    if not any(present) and not required:
-        return None, None
-    absent = [c for c, here in zip((lon_field, lat_field), present, strict=True) if not here]
+        return wanted
+    if not any(present) and not settings.coordinates_required:
+        return []
+    absent = [c for c, here in zip(wanted, present, strict=True) if not here]
+    keys = "lonlat_field" if settings.lonlat_field is not None else "lon_field and lat_field"
     raise InputError(
         f"{path}: coordinate column(s) {names_summary(absent)} not found (the file has "
-        f"{names_summary(list(frame.columns))}); set [households] lon_field and lat_field "
-        "to the file's coordinate columns, or remove them if the file has none"
+        f"{names_summary(list(frame.columns))}); set [households] {keys} to the file's "
+        "coordinate columns, or remove them if the file has none"
     )
 
 
@@ -184,51 +249,95 @@ def _share_warnings(path: Path, share_sum: np.ndarray, lines: np.ndarray) -> lis
     return warnings
 
 
-def read_households(
-    path: Path,
-    *,
-    fields: Mapping[str, str] | None = None,
-    lon_field: str = "lon",
-    lat_field: str = "lat",
-    coordinates_required: bool = False,
-    problems: Problems | None = None,
-) -> pd.DataFrame:
-    """Households with the standard columns, typed, plus ``x``/``y`` (NaN where missing).
-
-    ``fields`` maps a standard field to the input column that holds it; unmapped fields
-    are expected under their standard names. Coordinate columns are optional unless
-    ``coordinates_required`` (the project file names them).
-    """
-    table = read_table(path)
-    frame = table.frame
-    columns = {field: (fields or {}).get(field, field) for field in HOUSEHOLD_FIELDS}
-    missing = [column for column in columns.values() if column not in frame.columns]
-    if missing:
-        raise _missing_columns(path, frame, missing)
-    if len(frame) == 0:
-        raise InputError(f"{path}: no households in the file; add at least one row")
-    lon_column, lat_column = _coordinate_columns(
-        path, frame, lon_field, lat_field, coordinates_required
-    )
-    check = _Checker(path, table, columns)
-    shares = {
-        f"share_{c}": check.number(f"share_{c}", low=0.0, high=1.0) for c in INCOME_COMPONENTS
-    }
+def _shares(check: _Checker) -> dict[str, np.ndarray]:
+    """The share_* columns as the file gives them, each in [0, 1], summing to at most 1."""
+    shares = {f: check.number(f, low=0.0, high=1.0) for f in INCOME_SHARE_FIELDS}
     share_sum = np.sum(list(shares.values()), axis=0)
     bad_sum = share_sum > 1.0 + SHARE_TOLERANCE
     if bad_sum.any():
         sums = [round(float(s), 4) for s in share_sum[bad_sum]]
         check.problems.append(
-            f"{path}: income shares add up to more than 1 at "
+            f"{check.path}: income shares add up to more than 1 at "
             f"{rows_summary(check.lines[bad_sum], sums)}; "
             "the share_* columns are fractions of income and must sum to at most 1"
         )
+    return shares
+
+
+def _income_from_amounts(
+    check: _Checker,
+    income: IncomeSection,
+    members: np.ndarray,
+    village_code: np.ndarray,
+    village_splits: pd.DataFrame | None,
+    problems: Problems | None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """income_pc and shares derived from the amounts ([households.income])."""
+    amounts: dict[str, np.ndarray] = {}
+    empty = np.zeros(len(members), dtype=bool)
+    for source in income.columns():
+        amounts[source], blank = check.amount(f"income.{source}", negative=source == "business")
+        empty |= blank
+    total = np.sum(list(amounts.values()), axis=0)
+    not_positive = np.isfinite(total) & (total <= 0)
+    if not_positive.any():
+        where = rows_summary(check.lines[not_positive], total[not_positive].tolist())
+        check.problems.append(
+            f"{check.path}: the income amounts ({', '.join(income.columns().values())}) add "
+            f"up to 0 or less at {where}; a household's net income must be positive: "
+            "correct the amounts"
+        )
+    splits, unsplit = household_splits(village_code, income.business_split, village_splits)
+    needs_split = unsplit & (amounts.get("business", np.zeros(len(members))) != 0)
+    if "business" in amounts and needs_split.any():
+        codes = sorted(set(village_code[needs_split]))
+        check.problems.append(
+            f"{check.path}: no business split for the village(s) {names_summary(codes)} "
+            f"({rows_summary(check.lines[needs_split])}); add them to "
+            "[households.income] business_split_path, or set business_split for the rest"
+        )
+    if problems is not None and empty.any():
+        problems.warn(
+            f"{check.path}: {int(empty.sum()):,} households have an empty income amount "
+            f"({rows_summary(check.lines[empty])}); an empty amount is counted as 0"
+        )
+    splits = np.where(np.isnan(splits), 0.0, splits)
+    return derive_income(amounts, members, income.per, splits)
+
+
+def read_households(
+    path: Path,
+    settings: HouseholdsSection | None = None,
+    *,
+    village_splits: pd.DataFrame | None = None,
+    problems: Problems | None = None,
+) -> pd.DataFrame:
+    """Households with the standard columns, typed, plus ``x``/``y`` (NaN where missing)
+    and ``line``, each household's line in the file.
+
+    ``settings`` ([households] of the project file) says where the table is, which column
+    holds each field, the file's labels and how income is given; ``village_splits`` is the
+    per-village business split of ``[households.income] business_split_path``.
+    """
+    settings = settings or HouseholdsSection(path=path)
+    income = settings.income
+    table = read_table(path, layout=TableLayout(settings.sheet, settings.header_row))
+    frame = table.frame
+    fields = [f for f in HOUSEHOLD_FIELDS if income is None or f not in DERIVED]
+    columns = {field: settings.fields.get(field, field) for field in fields}
+    if income is not None:
+        columns |= {f"income.{k}": column for k, column in income.columns().items()}
+    wanted = list(dict.fromkeys(columns.values()))
+    missing = [column for column in wanted if column not in frame.columns]
+    if missing:
+        raise _missing_columns(path, table, missing, wanted, settings.header_row)
+    if len(frame) == 0:
+        raise InputError(f"{path}: no households in the file; add at least one row")
+    coordinate_columns = _coordinate_columns(path, frame, settings)
+    check = _Checker(path, table, columns)
     members = check.number("members", low=1.0, high=MAX_MEMBERS)
     fractional = np.isfinite(members) & (members != np.round(members))
     check.fail("members", fractional, "a whole number", "correct those values")
-    insured_raw = check.raw("insured").str.lower()
-    insured_bad = ~insured_raw.isin(TRUE_WORDS | FALSE_WORDS).to_numpy()
-    check.fail("insured", insured_bad, "true or false (1/0, 是/否)", "correct those values")
     household_id = check.text("household_id", unique=True)
     village_code = check.text("village_code")
     personal = personal_numbers(pd.Series(household_id), pd.Series(village_code))
@@ -239,17 +348,28 @@ def read_households(
             f"{rows_summary(check.lines[bad])}; household ids reach households.csv and the "
             "map, so use the monitoring system's household code (户编号) instead"
         )
-    columns_checked = {
-        "income_pc": check.number("income_pc", low=0.0, strict_low=True),
-        "category": check.choice("category", CATEGORY_ALIASES),
-        "housing": check.choice("housing", HOUSING_ALIASES),
-        "x": check.coordinate(lon_column),
-        "y": check.coordinate(lat_column),
-    }
+    if income is None:
+        shares = _shares(check)
+        income_pc = check.number("income_pc", low=0.0, strict_low=True)
+    else:
+        income_pc, shares = _income_from_amounts(
+            check, income, members, village_code, village_splits, problems
+        )
+    own = settings.values
+    category = check.label("category", vocabulary("category", own.category), CATEGORIES)
+    housing = check.label("housing", vocabulary("housing", own.housing), HOUSING_TYPES)
+    insured_raw = check.raw("insured")
+    insured_labels = vocabulary("insured", own.insured)
+    unknown = (insured_raw == "").to_numpy()
+    insured = check.label("insured", insured_labels | {"": False}, ())
+    if len(coordinate_columns) == 1:
+        x, y = check.coordinate_pair(coordinate_columns[0])
+    else:
+        x, y = (check.coordinate(c) for c in coordinate_columns or (None, None))
     check.done()  # every problem of every column at once
     if problems is not None:
+        share_sum = np.sum(list(shares.values()), axis=0)
         problems.warn(*_share_warnings(path, share_sum, check.lines))
-        unknown = (insured_raw == "").to_numpy()
         if unknown.any():
             problems.warn(
                 f"{path}: column '{columns['insured']}' is empty for {int(unknown.sum()):,} "
@@ -261,12 +381,13 @@ def read_households(
             "household_id": household_id,
             "village_code": village_code,
             "members": members.astype(np.int64),
-            "income_pc": columns_checked["income_pc"],
-            "category": columns_checked["category"],
+            "income_pc": income_pc,
+            "category": category,
             **shares,
-            "housing": columns_checked["housing"],
-            "insured": insured_raw.isin(TRUE_WORDS).to_numpy(),
-            "x": columns_checked["x"],
-            "y": columns_checked["y"],
+            "housing": housing,
+            "insured": insured.astype(bool),
+            "x": x,
+            "y": y,
+            "line": check.lines,
         }
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import python_calamine
 
 from hazardmap.errors import InputError, InputFileNotFoundError
 from hazardmap.problems import names_summary, shorten
@@ -33,69 +34,152 @@ ENCODINGS = ("utf-8-sig", "gb18030")
 GB2312 that Chinese spreadsheet exports use. UTF-8 decoding is strict, so text that is
 not UTF-8 is never misread as such."""
 
-EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0"
+_WORKBOOK_ERRORS = (
+    zipfile.BadZipFile,
+    KeyError,
+    ValueError,
+    OSError,
+    EOFError,
+    IndexError,
+    python_calamine.CalamineError,
+)
 
 
-def _read_workbook(path: Path) -> pd.DataFrame:
-    """The first sheet of an .xlsx workbook as text columns."""
+@dataclass(frozen=True)
+class TableLayout:
+    """Where the table sits in its file: the sheet of a workbook (None: the first) and the
+    line (or workbook row) holding the column names, counted from 1."""
+
+    sheet: str | None = None
+    header_row: int = 1
+
+
+def _workbook_kind(path: Path) -> str:
+    """'xlsx', 'xls' or 'html' from the file's first bytes; a one-line error otherwise."""
     with path.open("rb") as fh:
-        magic = fh.read(4)
-    if magic == _OLE2_MAGIC:
+        start = fh.read(512)
+    if start.startswith(_ZIP_MAGIC):
+        return "xlsx"
+    if start.startswith(_OLE2_MAGIC):
+        return "xls"
+    text = start.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<", b"<?xml")) and (b"<html" in text or b"<table" in text):
+        raise InputError(
+            f"{path}: a web page (HTML table) saved with an Excel suffix, as some web systems "
+            "export; open it in Excel and save it as .xlsx or CSV"
+        )
+    raise InputError(
+        f"{path}: not an Excel workbook (the file is truncated or another format); "
+        "save the table again as .xlsx or CSV"
+    )
+
+
+def _read_workbook(path: Path, layout: TableLayout) -> pd.DataFrame:
+    """One sheet of an .xlsx or .xls workbook as text columns, read with calamine (formula
+    cells give the value Excel last computed; formulas are never evaluated)."""
+    kind = _workbook_kind(path)
+    if kind == "xls" and path.suffix.lower() != ".xls":
         raise InputError(
             f"{path}: a password-protected workbook (or an old .xls saved as .xlsx); "
             "remove the password in Excel (File > Info > Protect Workbook) or save it as .xlsx"
         )
-    if magic != _ZIP_MAGIC:
+    sheets = sheet_names(path)
+    if layout.sheet is not None and layout.sheet not in sheets:
         raise InputError(
-            f"{path}: not an .xlsx workbook (the file is truncated or another format); "
-            "save the table again as .xlsx or CSV"
+            f"{path}: no sheet '{layout.sheet}' in the workbook (its sheets are "
+            f"{names_summary(sheets)}); set [households] sheet to one of them"
         )
     try:
-        frame = pd.read_excel(path, dtype=str, keep_default_na=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
+        frame = pd.read_excel(
+            path,
+            sheet_name=layout.sheet if layout.sheet is not None else 0,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            engine="calamine",
+        )
+    except _WORKBOOK_ERRORS as exc:
+        protected = " or password-protected" if kind == "xls" else ""
         raise InputError(
             f"{path}: cannot read the workbook ({type(exc).__name__}: {shorten(str(exc), 80)}); "
-            "it may be truncated or damaged: save it again as .xlsx or CSV"
+            f"it may be truncated, damaged{protected}: save it again as .xlsx or CSV"
         ) from None
-    _refuse_repeated_columns(path, frame)
+    return _with_header(path, frame, layout.header_row, "row")
+
+
+def _with_header(path: Path, grid: pd.DataFrame, header_row: int, unit: str) -> pd.DataFrame:
+    """The rows below ``header_row`` of a header-less grid, named by that row's cells."""
+    if header_row > len(grid):
+        raise InputError(
+            f"{path}: header_row = {header_row}, but the table has only {len(grid)} "
+            f"{unit}(s); set [households] header_row to the {unit} holding the column names"
+        )
+    names = [str(name).strip() for name in grid.iloc[header_row - 1]]
+    frame = grid.iloc[header_row:].reset_index(drop=True)
+    frame.columns = _unique_names(names)
+    _refuse_repeated_columns(path, names)
     return frame
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Column names as pandas gives them: blanks 'Unnamed: i', repeats 'x.1', 'x.2'."""
+    seen: dict[str, int] = {}
+    unique = []
+    for i, name in enumerate(names):
+        name = name or f"Unnamed: {i}"
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        unique.append(name if count == 0 else f"{name}.{count}")
+    return unique
 
 
 def sheet_names(path: Path) -> list[str]:
     """The sheets of a workbook ([] when it cannot be opened)."""
     try:
-        with pd.ExcelFile(path) as book:
+        with pd.ExcelFile(path, engine="calamine") as book:
             return [str(name) for name in book.sheet_names]
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, ImportError):
+    except (*_WORKBOOK_ERRORS, ImportError):
         return []
 
 
-def read_table(path: Path, *, role: str = "households") -> Table:
-    """The table as text columns, with each row's line in the file."""
+def read_table(
+    path: Path,
+    *,
+    role: str = "households",
+    layout: TableLayout | None = None,
+    key: str | None = None,
+) -> Table:
+    """The table as text columns, with each row's line in the file. ``role`` names the
+    file in messages, ``key`` the project file's key that gives its path."""
+    layout = layout or TableLayout()
     if not path.exists():
-        raise InputFileNotFoundError(f"{path}: {role} file not found; check [{role}] path")
+        raise InputFileNotFoundError(
+            f"{path}: {role} file not found; check {key or f'[{role}] path'}"
+        )
     if not path.is_file():
         raise InputError(f"{path}: the {role} file is a folder or a device; give a file")
-    suffix = path.suffix.lower()
-    if suffix == ".xls":
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return _without_blank_rows(_read_workbook(path, layout), None, layout.header_row)
+    if layout.sheet is not None:
         raise InputError(
-            f"{path}: old Excel 97-2003 workbooks (.xls) are not read; "
-            "save the table as .xlsx or CSV (UTF-8 or GBK)"
+            f"{path}: [{role}] sheet = '{layout.sheet}' is for workbooks (.xlsx, .xls), and "
+            "this is a text table; remove the sheet key"
         )
-    if suffix in EXCEL_SUFFIXES:
-        return _without_blank_rows(_read_workbook(path), None)
     raw = path.read_bytes()
     try:
         for encoding in ENCODINGS:
             try:
-                frame = pd.read_csv(
+                grid = pd.read_csv(
                     path,
                     dtype=str,
                     keep_default_na=False,
                     encoding=encoding,
                     skip_blank_lines=False,
+                    header=None,
+                    skiprows=layout.header_row - 1,
                 )
             except UnicodeDecodeError:
                 continue
@@ -104,25 +188,38 @@ def read_table(path: Path, *, role: str = "households") -> Table:
             raise InputError(
                 f"{path}: the text is neither UTF-8 nor GB18030/GBK; save the table as UTF-8 CSV"
             )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except pd.errors.EmptyDataError:
+        if layout.header_row > 1:
+            raise InputError(
+                f"{path}: header_row = {layout.header_row}, but the file has fewer lines; "
+                f"set [{role}] header_row to the line holding the column names"
+            ) from None
         raise InputError(
-            f"{path}: cannot read the table ({shorten(message, 120)}); check the file"
+            f"{path}: cannot read the table (the file is empty); check the file"
         ) from None
-    _refuse_repeated_columns(path, frame)
-    return _without_blank_rows(frame, raw)
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        title = re.search(r"Expected 1 fields in line (\d+)", message)
+        fix = (
+            f"if the lines above it hold a title, set [{role}] header_row to the line with "
+            "the column names"
+            if title
+            else "check the file"
+        )
+        raise InputError(
+            f"{path}: cannot read the table ({shorten(message, 120)}); {fix}"
+        ) from None
+    frame = _with_header(path, grid, 1, "line")
+    return _without_blank_rows(frame, raw, layout.header_row)
 
 
-_REPEATED = re.compile(r"^(?P<name>.+)\.(?P<n>[1-9]\d*)$")
-"""pandas names the second column called 'x' 'x.1', the third 'x.2', ..."""
-
-
-def _refuse_repeated_columns(path: Path, frame: pd.DataFrame) -> None:
-    """A header naming a column twice: pandas would silently keep the first one."""
-    names = [str(c) for c in frame.columns]
-    repeated = sorted(
-        {m["name"] for c in names if (m := _REPEATED.match(c)) and m["name"] in names}
-    )
+def _refuse_repeated_columns(path: Path, names: list[str]) -> None:
+    """A header naming a column twice: which one is meant would be a guess."""
+    counts: dict[str, int] = {}
+    for name in names:
+        if name:
+            counts[name] = counts.get(name, 0) + 1
+    repeated = sorted(name for name, count in counts.items() if count > 1)
     if repeated:
         raise InputError(
             f"{path}: the header names column(s) {names_summary(repeated)} more than once; "
@@ -130,17 +227,17 @@ def _refuse_repeated_columns(path: Path, frame: pd.DataFrame) -> None:
         )
 
 
-def _without_blank_rows(frame: pd.DataFrame, raw: bytes | None) -> Table:
+def _without_blank_rows(frame: pd.DataFrame, raw: bytes | None, header_row: int) -> Table:
     """Blank rows left out; each remaining row with its line in the file (the header is
-    line 1). ``raw`` is a CSV's bytes, to tell cells spanning lines; None for a workbook,
-    whose rows are the file's rows."""
+    line ``header_row``). ``raw`` is a CSV's bytes, to tell cells spanning lines; None for
+    a workbook, whose rows are the file's rows."""
     extra = np.zeros(len(frame), dtype=np.int64)
     if raw is not None:
         physical = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
-        if physical != len(frame) + 1:  # some cell spans several lines
+        if physical != len(frame) + header_row:  # some cell spans several lines
             for column in frame.columns:
                 extra += frame[column].str.count("\n").to_numpy(dtype=np.int64)
-    lines = 2 + np.arange(len(frame)) + np.concatenate([[0], np.cumsum(extra)[:-1]])
+    lines = header_row + 1 + np.arange(len(frame)) + np.concatenate([[0], np.cumsum(extra)[:-1]])
     blank = (frame == "").all(axis=1).to_numpy() if len(frame.columns) else np.zeros(0, bool)
     if blank.any():
         frame = frame[~blank].reset_index(drop=True)

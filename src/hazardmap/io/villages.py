@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import takewhile
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,6 +26,7 @@ def read_villages(
     township_field: str | None = None,
     crs: str | None = None,
     layer: str | None = None,
+    code_digits: int | None = None,
     problems: Problems | None = None,
 ) -> gpd.GeoDataFrame:
     """Villages as a GeoDataFrame with columns village_code, name, township, geometry.
@@ -42,14 +44,14 @@ def read_villages(
             "set [villages] id_field/name_field/township_field to the right names"
         )
     frame = _in_declared_crs(frame, path, crs)
-    codes = _codes(frame[id_field], id_field, path)
+    codes = _codes(frame[id_field], id_field, path, unique=code_digits is None)
     geoms = _polygons(np.asarray(frame.geometry.values), codes, path, problems)
     township = (
         frame[township_field].astype("string").fillna("").to_numpy(dtype=object)
         if township_field
         else np.full(len(frame), "", dtype=object)
     )
-    return gpd.GeoDataFrame(
+    villages = gpd.GeoDataFrame(
         {
             "village_code": codes.to_numpy(dtype=object),
             "name": frame[name_field].astype("string").fillna("").to_numpy(dtype=object),
@@ -58,6 +60,55 @@ def read_villages(
         geometry=gpd.GeoSeries(geoms, crs=frame.crs),
         crs=frame.crs,
     )
+    if code_digits is None:
+        return villages
+    return _cut_codes(villages, code_digits, path, problems)
+
+
+def _common_name(names: list[str]) -> str:
+    """The part the names of the features dissolved into one village share ('城关村' of
+    '城关村一组' and '城关村二组'), or the first name when they share none."""
+    first, last = min(names), max(names)  # the sorted extremes differ first
+    shared = "".join(
+        a for a, _ in takewhile(lambda pair: pair[0] == pair[1], zip(first, last, strict=False))
+    )
+    prefix = shared.strip(" -_·")
+    return prefix or names[0]
+
+
+def _cut_codes(
+    villages: gpd.GeoDataFrame, digits: int, path: Path, problems: Problems | None
+) -> gpd.GeoDataFrame:
+    """Codes cut to their first ``digits`` characters ([villages] code_digits); features
+    that then share a code are dissolved into one village, with a warning."""
+    codes = villages["village_code"].str.slice(0, digits)
+    villages = villages.assign(village_code=codes.to_numpy(dtype=object))
+    repeated = codes.duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return villages
+    groups = villages.groupby("village_code", sort=False)
+    merged = gpd.GeoDataFrame(
+        {
+            "village_code": list(groups.groups),
+            "name": [_common_name(list(g)) for _, g in groups["name"]],
+            "township": [next((t for t in g if t), "") for _, g in groups["township"]],
+        },
+        geometry=gpd.GeoSeries(
+            [polygonal_part(union(np.asarray(g.values))) for _, g in groups.geometry],
+            crs=villages.crs,
+        ),
+        crs=villages.crs,
+    )
+    if problems is not None:
+        example = str(codes[repeated].iloc[0])
+        problems.warn(
+            f"{path}: with codes cut to {digits} characters ([villages] code_digits), "
+            f"{int(repeated.sum()):,} features share a code and are dissolved into "
+            f"{int(codes[repeated].nunique()):,} villages (e.g. {example}: "
+            f"{int((codes == example).sum())} features); {len(villages):,} features make "
+            f"{len(merged):,} villages"
+        )
+    return merged
 
 
 def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
@@ -102,10 +153,21 @@ def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     return frame
 
 
-def _codes(field: pd.Series, id_field: str, path: Path) -> pd.Series:
-    """The village codes as text: present, printable and unique."""
+EXACT_FLOAT_LIMIT = 2.0**53
+"""Whole numbers up to this are exact in a float; longer codes stored as floats lost digits."""
+
+
+def _codes(field: pd.Series, id_field: str, path: Path, *, unique: bool = True) -> pd.Series:
+    """The village codes as text: present, printable and (unless ``unique`` is False, for
+    codes that are cut and dissolved) unique."""
     lines = np.arange(len(field)) + 1
     if pd.api.types.is_float_dtype(field) and (field.dropna() % 1 == 0).all():
+        if (field.dropna().abs() >= EXACT_FLOAT_LIMIT).any():
+            raise InputError(
+                f"{path}: field '{id_field}' stores codes of {len(f'{field.max():.0f}')} digits "
+                "as floating-point numbers, which keep only 15-16 digits exactly; store the "
+                "field as text in the villages file"
+            )
         field = field.astype("Int64")  # codes stored as numbers: 620826001001.0 is 620826001001
     codes = field.astype("string").str.strip()
     blank = (codes.isna() | (codes == "")).to_numpy()
@@ -123,7 +185,7 @@ def _codes(field: pd.Series, id_field: str, path: Path) -> pd.Series:
             "codes are printable text: remove those characters"
         )
     duplicated = codes.duplicated(keep=False).to_numpy()
-    if duplicated.any():
+    if unique and duplicated.any():
         raise InputError(
             f"{path}: village code repeated at "
             f"{rows_summary(lines[duplicated], codes[duplicated].tolist(), unit='feature')}; "
