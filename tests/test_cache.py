@@ -31,7 +31,8 @@ def test_only_the_changed_raster_is_recomputed(tiny_project: Path) -> None:
     )
     result = CliRunner().invoke(main, ["run", "--config", str(tiny_project)])
     assert result.exit_code == 0, result.output
-    assert "unchanged since an earlier run, reused: dry; recomputed: slope" in result.stdout
+    assert "overlay cache: reused for dry (" in result.stdout
+    assert "; computed now: slope" in result.stdout
     third = hazardmap.run(tiny_project)  # now both are cached again
     assert (third.households["slope_value"].dropna() == np.float32(0.95)).all()
     fresh_root = tiny_project.parent / "outputs" / ".hazardmap-cache"

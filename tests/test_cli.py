@@ -131,10 +131,11 @@ def test_demo_data_writes_every_raw_file(tmp_path: Path) -> None:
     names = sorted(p.name for p in (tmp_path / "raw").iterdir())
     assert names == [
         ".hazardmap-demo-data",
+        "business_split.csv",
         "dem.tif",
         "drought.tif",
         "hail.tif",
-        "households.csv",
+        "households.xlsx",
         "landslide.tif",
         "villages.gpkg",
     ]

@@ -199,9 +199,10 @@ def test_changes_against_the_previous_run(tiny_project: Path) -> None:
     )
     assert row["change_expected_returns"] > 0
     manifest = json.loads((second.out_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["changes_since_previous_run"]["changed"] == len(changes)
+    assert manifest["comparison"]["villages"]["changed"] == len(changes)
+    assert manifest["comparison"]["baseline_is_previous_run"] is True
     report = (second.out_dir / "report.html").read_text(encoding="utf-8")
-    assert "Changes since the previous run" in report and "2 → 4" in report
+    assert "Changes since an earlier run" in report and "2 → 4" in report
 
 
 @pytest.mark.slow  # two end-to-end runs; compare_runs: tests/test_model_units.py

@@ -72,8 +72,9 @@ config_option = click.option(
 )
 
 
-MAX_DEMO_HOUSEHOLDS = 1_000_000
-"""demo-data's --households bound: more than any county has (about 20 s and 1 GB to write)."""
+MAX_DEMO_HOUSEHOLDS = 2_000_000
+"""demo-data's --households bound: more than any county has. Past 1,048,574 the table is
+CSV, not a workbook (1,100,000 households: 23 s and 1.4 GB to write, measured)."""
 
 
 @main.command("demo-data")
@@ -115,6 +116,26 @@ def demo_data(out: Path, households: int, seed: int) -> None:
         click.echo(str(path))
 
 
+@main.command("init")
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--name", default=None, help="The county's name, for the map and the report.")
+def init(folder: Path, name: str | None) -> None:
+    """Write a new county's project folder into DIR (created if need be).
+
+    The project file, layer files for landslide, drought and hail, and data/raw/README.md
+    on what to put there; every key described, optional keys commented out. --name
+    defaults to DIR's name. Refuses a folder that holds any of these files already."""
+    from hazardmap.scaffold import init_project, next_step
+
+    try:
+        written = init_project(folder, name)
+    except HazardmapError as exc:
+        _fail(exc)
+    for path in written:
+        click.echo(str(path))
+    click.echo(next_step(folder))
+
+
 @main.command()
 @config_option
 def validate(config_path: Path) -> None:
@@ -145,18 +166,29 @@ def validate(config_path: Path) -> None:
     help="Output folder (default: [outputs] dir of the project file). It must be new, "
     "empty, or one an earlier run wrote: a run replaces it whole.",
 )
-def run(config_path: Path, out: Path | None) -> None:
-    """Run the pipeline: risk tables, priorities, manifest and map.
+@click.option(
+    "--compare-to",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output folder of an earlier run to compare with, e.g. outputs/2023 (default: the "
+    "project file's [changes] baseline, else the previous run in the output folder).",
+)
+def run(config_path: Path, out: Path | None, compare_to: Path | None) -> None:
+    """Run the pipeline: risk tables, priorities, changes, manifest and map.
 
     Writes villages.gpkg, villages.csv, households.csv, priorities.csv, changes.csv,
-    manifest.json, map.html and report.html (with its figures) into a new folder, and moves
-    it into place only when every file is complete. Bad input stops the run with one line
-    before anything is written."""
+    household_changes.csv, manifest.json, map.html and report.html (with its figures) into
+    a new folder, and moves it into place only when every file is complete. changes.csv
+    and household_changes.csv compare the run with --compare-to, else with [changes]
+    baseline, else with the previous run in the output folder. Bad input stops the run
+    with one line before anything is written."""
+    import os
+
     from hazardmap.pipeline import run as run_pipeline
 
     try:
         with _progress_display(_stderr_is_terminal()) as progress:
-            result: Any = run_pipeline(config_path, out, progress=progress)
+            result: Any = run_pipeline(config_path, out, compare_to=compare_to, progress=progress)
     except HazardmapError as exc:
         _fail(exc)
     _warn(result.warnings)
@@ -166,13 +198,44 @@ def run(config_path: Path, out: Path | None) -> None:
         f"expected returns to poverty per year: {villages['expected_returns'].sum():.1f}; "
         f"high-risk households: {int(villages['n_high_risk'].sum())}"
     )
-    if result.reused_layers:
+    if result.reused_layers:  # about the cache only: a reused overlay may still differ
         computed = [n for n in result.config.hazard_names if n not in result.reused_layers]
         click.echo(
-            f"unchanged since an earlier run, reused: {', '.join(result.reused_layers)}; "
-            f"recomputed: {', '.join(computed) or 'nothing'}"
+            f"overlay cache: reused for {', '.join(result.reused_layers)} (the raster's "
+            "content and settings are identical to those of an overlay computed before); "
+            f"computed now: {', '.join(computed) or 'nothing'}"
         )
-    changes = result.changes
-    if changes is not None and len(changes):
-        click.echo(f"changed since the previous run: {len(changes)} villages (changes.csv)")
+    comparison = result.comparison
+    if comparison is None:
+        click.echo(
+            "no earlier run to compare with: changes.csv and household_changes.csv hold "
+            "only their headers"
+        )
+    else:
+        try:
+            folder = os.path.relpath(comparison.folder)  # short below the current folder
+        except ValueError:  # another drive
+            folder = ".."
+        folder = str(comparison.folder) if folder.startswith("..") else folder
+        which = "the previous run" if comparison.previous_run else "the baseline"
+        created = comparison.created
+        when = created.replace("T", " ").replace("+00:00", " UTC") if created else "unknown"
+        households = result.household_changes
+        if households is None:
+            moved = "households not compared (no usable households.csv there)"
+        else:
+            counts = households["status"].value_counts()
+            moved = f"{counts.get('changed', 0)} households changed risk class"
+            moved += "".join(
+                f", {counts[status]} {status}" for status in ("new", "removed") if status in counts
+            )
+            moved += " (household_changes.csv)"
+        if comparison.inputs is None:
+            differ = "not recorded by that run"
+        else:
+            differ = ", ".join(item.role for item in comparison.inputs) or "none"
+        click.echo(
+            f"compared with {folder} ({which}, run {when}): {len(result.changes)} villages "
+            f"changed (changes.csv), {moved}; inputs that differ: {differ}"
+        )
     click.echo(f"map: {result.out_dir / 'map.html'}")

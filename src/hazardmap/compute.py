@@ -2,12 +2,13 @@
 
 Everything a writer needs is computed here and held by the frozen result: the village,
 household and priority tables, the households per risk class, the map images, and the
-changes since the previous run. Nothing here reads an input file or writes an output.
+changes since an earlier run (the baseline). Nothing here reads an input file or writes an
+output.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -19,13 +20,19 @@ from hazardmap.clock import StageClock
 from hazardmap.crs import WGS84, system_of
 from hazardmap.environment import versions
 from hazardmap.model import HazardParams, HouseholdArrays, assess_households
-from hazardmap.model.changes import change_columns, compare_runs
+from hazardmap.model.changes import (
+    HOUSEHOLD_CHANGE_COLUMNS,
+    change_columns,
+    compare_households,
+    compare_runs,
+    differing_inputs,
+)
 from hazardmap.model.interventions import rank_interventions, returns_avoided
 from hazardmap.model.risk import HouseholdRisk, classify
 from hazardmap.model.villages import aggregate_households
 from hazardmap.overlay import LayerOverlay, overlay_layers, relief
 from hazardmap.problems import Problems
-from hazardmap.results import Inputs, RunResult
+from hazardmap.results import Baseline, Comparison, InputChange, Inputs, RunResult
 
 
 def household_table(inputs: Inputs, risk: HouseholdRisk, classes: list[float]) -> pd.DataFrame:
@@ -144,15 +151,48 @@ def risk_classes(
     ).T
 
 
+def compare(
+    baseline: Baseline,
+    villages: pd.DataFrame,
+    households: pd.DataFrame,
+    hazards: tuple[str, ...],
+    min_returns: float,
+    recorded_inputs: Sequence[Mapping[str, Any]] | None,
+) -> tuple[pd.DataFrame, pd.DataFrame | None, Comparison]:
+    """This run against ``baseline``: the changed villages, the households whose risk
+    class changed (None when the baseline has no household table), and what was compared
+    with, including the inputs whose SHA-256 differs (by role)."""
+    changes = compare_runs(baseline.villages, villages, hazards, min_returns)
+    household_changes = (
+        None if baseline.households is None else compare_households(baseline.households, households)
+    )
+    differing = None
+    if baseline.inputs is not None and recorded_inputs is not None:
+        pairs = differing_inputs(baseline.inputs, recorded_inputs)
+        differing = tuple(InputChange(*item) for item in pairs)
+    comparison = Comparison(
+        folder=baseline.folder,
+        previous_run=baseline.previous_run,
+        created=baseline.created,
+        manifest_sha256=baseline.manifest_sha256,
+        min_returns=min_returns,
+        inputs=differing,
+    )
+    return changes, household_changes, comparison
+
+
 def compute(
     inputs: Inputs,
     problems: Problems | None = None,
     clock: StageClock | None = None,
     cache: OverlayCache | None = None,
-    previous: pd.DataFrame | None = None,
+    previous: Baseline | pd.DataFrame | None = None,
+    recorded_inputs: Sequence[Mapping[str, Any]] | None = None,
 ) -> RunResult:
     """Village statistics, household risk, village risk, ranked interventions, and the
-    changes since ``previous`` (an earlier run's village table)."""
+    changes since ``previous`` (an earlier run read back, or just its village table).
+    ``recorded_inputs``: this run's inputs as the manifest records them (role, SHA-256),
+    to name those that differ from the earlier run's."""
     problems = problems or Problems()
     clock = clock or StageClock()
     cache = cache or OverlayCache(None)
@@ -177,6 +217,18 @@ def compute(
     with clock.stage("interventions"):
         ranked = priorities(inputs, arrays, hazards, intensities, risk, villages)
     current = pd.DataFrame(villages.drop(columns="geometry"))
+    if isinstance(previous, pd.DataFrame):
+        previous = Baseline(config.root, True, previous, None)
+    changes = household_changes = comparison = None
+    if previous is not None:
+        changes, household_changes, comparison = compare(
+            previous,
+            current,
+            households,
+            config.hazard_names,
+            config.settings.changes.min_returns,
+            recorded_inputs,
+        )
     return RunResult(
         villages=villages,
         households=households,
@@ -185,11 +237,15 @@ def compute(
         grids=inputs.grids,
         timings=dict(clock.timings),
         warnings=tuple(problems.warnings),
-        changes=None if previous is None else compare_runs(previous, current, config.hazard_names),
+        changes=changes,
         changes_header=tuple(change_columns(config.hazard_names)),
         reused_layers=tuple(reused),
         risk_classes=risk_classes(households, config.hazard_names, classes),
         layer_images={name: overlay.image for name, overlay in overlays.items()},
         relief=shade,
         versions=versions(),
+        household_changes=household_changes,
+        household_changes_header=HOUSEHOLD_CHANGE_COLUMNS,
+        comparison=comparison,
+        recorded_inputs=recorded_inputs,
     )

@@ -515,6 +515,14 @@ class Config:
         return self.resolve(self.settings.households.path)
 
     @property
+    def business_split_path(self) -> Path | None:
+        """``[households.income] business_split_path``, resolved (None without one)."""
+        income = self.settings.households.income
+        if income is None or income.business_split_path is None:
+            return None
+        return self.resolve(income.business_split_path)
+
+    @property
     def backdrop_path(self) -> Path | None:
         backdrop = self.settings.map.backdrop
         return None if backdrop is None else self.resolve(backdrop)
@@ -549,8 +557,7 @@ class Config:
         paths = [self.file, self.layers_dir, *(layer.file for layer in self.layers)]
         paths += with_sidecars(self.villages_path)
         paths += [self.households_path, *(layer.raster_path for layer in self.layers)]
-        if self.backdrop_path is not None:
-            paths.append(self.backdrop_path)
+        paths += [p for p in (self.business_split_path, self.backdrop_path) if p is not None]
         return paths
 
 

@@ -18,14 +18,15 @@ from hazardmap.compute import compute
 from hazardmap.config import Config, ConfigDraft, RiskSection, read_project
 from hazardmap.crs import WGS84
 from hazardmap.inputs import InputsDraft, assemble, config_draft, read_inputs
-from hazardmap.io.previous import read_previous
+from hazardmap.io.previous import read_baseline
 from hazardmap.outputs import write_outputs
+from hazardmap.outputs.manifest import input_files
 from hazardmap.outputs.staging import interrupted, output_lock, recover
 from hazardmap.outputs.target import check_target
 from hazardmap.overlay import Overlayer
 from hazardmap.paths import real_path
 from hazardmap.problems import Problems
-from hazardmap.results import RunResult, ValidationReport
+from hazardmap.results import Baseline, RunResult, ValidationReport
 
 CACHE_FOLDER = ".hazardmap-cache"
 """Beside the output folder: overlays reused by later runs (safe to delete)."""
@@ -41,9 +42,29 @@ def _read(
     return draft, read_inputs(draft, problems, clock)
 
 
-def _check_target(target: Path, config: Config, problems: Problems) -> None:
+def _baseline(
+    config: Config, target: Path, compare_to: str | Path | None
+) -> tuple[Path, str] | None:
+    """The folder given to compare with (``compare_to`` before ``[changes] baseline``) and
+    where it was given, for messages; None for the previous run in ``target`` (the default,
+    and what a baseline that is the target itself means)."""
+    if compare_to is not None:
+        folder, source = real_path(compare_to), "--compare-to"
+    elif config.baseline_path is not None:
+        folder, source = config.baseline_path, f"{config.file}: [changes] baseline"
+    else:
+        return None
+    return None if folder == real_path(target) else (folder, source)
+
+
+def _check_target(
+    target: Path, config: Config, problems: Problems, baseline: Path | None = None
+) -> None:
+    """Whether a run may replace ``target``; the project's inputs, and a baseline folder
+    other than the target, must be neither the target nor inside nor around it."""
+    protected = config.input_paths() + ([] if baseline is None else [baseline])
     with problems.collecting():
-        check_target(target, protected=config.input_paths())
+        check_target(target, protected=protected)
 
 
 def _scan(draft: ConfigDraft, read: InputsDraft, problems: Problems) -> None:
@@ -77,7 +98,11 @@ def validate(config: Config | str | Path) -> ValidationReport:
     draft, read = _read(config, problems)
     if draft.config is not None:
         target = draft.config.outputs_dir
-        _check_target(target, draft.config, problems)
+        given = _baseline(draft.config, target, None)
+        _check_target(target, draft.config, problems, None if given is None else given[0])
+        if given is not None:
+            with problems.collecting():
+                read_baseline(given[0], problems, previous_run=False, source=given[1])
         if interrupted(target):
             problems.warn(
                 f"{target}: an earlier run into this folder was interrupted; the next run "
@@ -91,11 +116,18 @@ def run(
     config: Config | str | Path,
     out: str | Path | None = None,
     *,
+    compare_to: str | Path | None = None,
     progress: ProgressCallback | None = None,
 ) -> RunResult:
     """The whole pipeline: read and check every input, compute, and write every output into
     ``out`` (default: the project file's [outputs] dir), replacing it only when all is
     written, and only if it is a folder hazardmap wrote (or an empty or new one).
+
+    changes.csv and household_changes.csv compare this run with ``compare_to`` (an output
+    folder of an earlier run), else with the project file's ``[changes] baseline``, else
+    with the previous run in ``out``; a baseline that is ``out`` itself is that previous
+    run. A baseline that is not a hazardmap output folder is an error naming
+    ``--compare-to`` or the key.
 
     Bad input raises a HazardmapError naming the first problem and counting the others,
     before anything is written."""
@@ -103,17 +135,26 @@ def run(
     started = time.perf_counter()
     problems = Problems()
     draft, read = _read(config, problems, clock)
+    baseline: Baseline | None = None
+    given: tuple[Path, str] | None = None
     if draft.config is not None:
         target = real_path(out) if out is not None else draft.config.outputs_dir
-        _check_target(target, draft.config, problems)
+        given = _baseline(draft.config, target, compare_to)
+        _check_target(target, draft.config, problems, None if given is None else given[0])
+        if given is not None:  # read now: an error in it must stop the run before it writes
+            with problems.collecting():
+                baseline = read_baseline(given[0], problems, previous_run=False, source=given[1])
     problems.raise_errors()
     assert draft.config is not None  # else an error was raised
     inputs = assemble(draft.config, read)
     with output_lock(target):
         recover(target)  # a run killed mid-swap is repaired before its outputs are read
-        previous = read_previous(target, problems)
+        if given is None:
+            baseline = read_baseline(target, problems, previous_run=True)
         cache = OverlayCache(target.parent / CACHE_FOLDER)
-        result = compute(inputs, problems, clock, cache, previous)
+        result = compute(
+            inputs, problems, clock, cache, baseline, input_files(inputs.config, inputs.grids)
+        )
         with clock.stage("write outputs"):
             write_outputs(result, target, total_seconds=time.perf_counter() - started)
     return result.written_to(target, clock.timings)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     import geopandas as gpd
     from pyproj import CRS
@@ -66,6 +66,49 @@ class Inputs:
 
 
 @dataclass(frozen=True)
+class Baseline:
+    """An earlier run's outputs, read back for the comparison with this one."""
+
+    folder: Path
+    previous_run: bool
+    """Whether it is the output folder's own previous run (else a folder given to compare
+    with: ``[changes] baseline`` or ``--compare-to``)."""
+    villages: pd.DataFrame
+    """Its villages.csv: codes, names, risk classes, levels, expected returns."""
+    households: pd.DataFrame | None
+    """Its households' ids, village codes, risk and risk class; None when it has none that
+    can be read (a warning said why)."""
+    created: str | None = None
+    """When it ran (its manifest's ``created``), if its manifest says."""
+    manifest_sha256: str | None = None
+    inputs: tuple[Mapping[str, Any], ...] | None = None
+    """Its manifest's ``inputs`` (role, path, sha256, ...); None if it lists none."""
+
+
+@dataclass(frozen=True)
+class InputChange:
+    """An input whose SHA-256 differs from the baseline's, matched by role ('households',
+    'villages', 'raster <layer>', ...); None on the side that did not have it."""
+
+    role: str
+    old_sha256: str | None
+    new_sha256: str | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What a run was compared with, and which of its inputs differ from that run's."""
+
+    folder: Path
+    previous_run: bool
+    created: str | None
+    manifest_sha256: str | None
+    min_returns: float
+    inputs: tuple[InputChange, ...] | None
+    """The inputs that differ; None when the baseline's manifest lists no inputs."""
+
+
+@dataclass(frozen=True)
 class RunResult:
     """What a run produced; ``out_dir`` is None until the outputs are written."""
 
@@ -78,7 +121,7 @@ class RunResult:
     timings: Mapping[str, float]
     warnings: tuple[str, ...]
     changes: pd.DataFrame | None
-    """Villages changed since the previous run (None without one)."""
+    """Villages changed since the baseline (None without one): changes.csv."""
     changes_header: tuple[str, ...]
     """The columns of the changes table, for a run with nothing to compare with."""
     reused_layers: tuple[str, ...]
@@ -91,6 +134,15 @@ class RunResult:
     """What the run ran on (Python, hazardmap, its libraries, GDAL), for the manifest."""
     relief: MapImage | None = None
     """The ``[map] backdrop`` as shaded relief, when there is one."""
+    household_changes: pd.DataFrame | None = None
+    """Households whose risk class changed, that appeared or disappeared since the
+    baseline (None without one, or when it has no household table): household_changes.csv."""
+    household_changes_header: tuple[str, ...] = ()
+    comparison: Comparison | None = None
+    """What the tables were compared with (None: no earlier run)."""
+    recorded_inputs: Sequence[Mapping[str, Any]] | None = None
+    """Every input with its role and SHA-256, as the manifest records them (None: the
+    manifest describes them itself)."""
     out_dir: Path | None = None
 
     def written_to(self, out_dir: Path, timings: Mapping[str, float]) -> RunResult:

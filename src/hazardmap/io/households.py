@@ -155,7 +155,7 @@ class _Checker:
         is 0. Also the mask of empty cells."""
         raw = self.raw(field)
         empty = (raw == "").to_numpy()
-        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, copy=True)
         values[empty] = 0.0
         bad = ~np.isfinite(values) | (False if negative else values < 0)
         expected = "an amount in CNY" if negative else "an amount in CNY, 0 or more"

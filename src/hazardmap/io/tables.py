@@ -86,27 +86,33 @@ def _read_workbook(path: Path, layout: TableLayout) -> pd.DataFrame:
             f"{path}: a password-protected workbook (or an old .xls saved as .xlsx); "
             "remove the password in Excel (File > Info > Protect Workbook) or save it as .xlsx"
         )
-    sheets = sheet_names(path)
-    if layout.sheet is not None and layout.sheet not in sheets:
-        raise InputError(
-            f"{path}: no sheet '{layout.sheet}' in the workbook (its sheets are "
-            f"{names_summary(sheets)}); set [households] sheet to one of them"
-        )
     try:
-        frame = pd.read_excel(
-            path,
-            sheet_name=layout.sheet if layout.sheet is not None else 0,
-            header=None,
-            dtype=str,
-            keep_default_na=False,
-            engine="calamine",
-        )
+        with pd.ExcelFile(path, engine="calamine") as book:
+            sheets = [str(name) for name in book.sheet_names]
+            frame = pd.read_excel(
+                book,
+                sheet_name=layout.sheet if layout.sheet in sheets else 0,
+                header=None,
+                dtype=str,
+                keep_default_na=False,
+            )
     except _WORKBOOK_ERRORS as exc:
         protected = " or password-protected" if kind == "xls" else ""
         raise InputError(
             f"{path}: cannot read the workbook ({type(exc).__name__}: {shorten(str(exc), 80)}); "
             f"it may be truncated, damaged{protected}: save it again as .xlsx or CSV"
         ) from None
+    if layout.sheet is not None and layout.sheet not in sheets:
+        raise InputError(
+            f"{path}: no sheet '{layout.sheet}' in the workbook (its sheets are "
+            f"{names_summary(sheets)}); set [households] sheet to one of them"
+        )
+    if layout.sheet is None and len(sheets) > 1 and layout.header_row > len(frame):
+        raise InputError(
+            f"{path}: the first sheet '{sheets[0]}' has only {len(frame)} row(s), fewer than "
+            f"header_row = {layout.header_row}; the workbook's sheets are "
+            f"{names_summary(sheets)}: set [households] sheet to the one holding the table"
+        )
     return _with_header(path, frame, layout.header_row, "row")
 
 

@@ -10,6 +10,7 @@ from hazardmap.outputs.report import write_report
 from hazardmap.outputs.staging import staged_folder
 from hazardmap.outputs.tables import (
     write_changes,
+    write_household_changes,
     write_households,
     write_priorities,
     write_villages,
@@ -33,12 +34,16 @@ def write_outputs(result: RunResult, target: Path, *, total_seconds: float) -> P
         changes=result.changes,
         versions=result.versions,
         total_seconds=total_seconds,
+        household_changes=result.household_changes,
+        comparison=result.comparison,
+        recorded_inputs=result.recorded_inputs,
     )
     with staged_folder(target) as folder:
         write_villages(result.villages, folder)
         write_households(result.households, folder)
         write_priorities(result.priorities, folder)
         write_changes(result.changes, result.changes_header, folder)
+        write_household_changes(result.household_changes, result.household_changes_header, folder)
         write_map(
             folder / "map.html",
             villages=result.villages,
@@ -62,6 +67,7 @@ def write_outputs(result: RunResult, target: Path, *, total_seconds: float) -> P
             risk_classes=result.risk_classes,
             budget=config.settings.planning.budget_cny,
             changes=result.changes,
+            comparison=manifest["comparison"],
         )
         write_manifest(manifest, folder)
     return target

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
     from hazardmap.config import Config
     from hazardmap.crs import Grid
+    from hazardmap.results import Comparison
+
+VILLAGE_STATUSES = ("changed", "returns_moved", "new", "removed")
+HOUSEHOLD_STATUSES = ("changed", "new", "removed")
 
 
 def relative_path(path: Path, root: Path) -> str:
@@ -84,6 +88,40 @@ def portable(value: Any, base: Path) -> Any:
     return value
 
 
+def _counts(table: pd.DataFrame | None, statuses: Sequence[str]) -> dict[str, int] | None:
+    if table is None:
+        return None
+    return {status: int((table["status"] == status).sum()) for status in statuses}
+
+
+def describe_comparison(
+    comparison: Comparison | None,
+    changes: pd.DataFrame | None,
+    household_changes: pd.DataFrame | None,
+    root: Path,
+) -> dict[str, Any] | None:
+    """What the run was compared with (its folder relative to ``root``, when it ran, its
+    manifest's SHA-256), the counts of changed villages and households, and the inputs
+    whose SHA-256 differs (by role); None without an earlier run."""
+    if comparison is None:
+        return None
+    return {
+        "baseline": relative_path(comparison.folder, root),
+        "baseline_is_previous_run": comparison.previous_run,
+        "baseline_created": comparison.created,
+        "baseline_manifest_sha256": comparison.manifest_sha256,
+        "min_returns": comparison.min_returns,
+        "villages": _counts(changes, VILLAGE_STATUSES),
+        "households": _counts(household_changes, HOUSEHOLD_STATUSES),
+        "inputs_differing": None
+        if comparison.inputs is None
+        else [
+            {"role": item.role, "old_sha256": item.old_sha256, "new_sha256": item.new_sha256}
+            for item in comparison.inputs
+        ],
+    }
+
+
 def build_manifest(
     *,
     config: Config,
@@ -97,14 +135,21 @@ def build_manifest(
     changes: pd.DataFrame | None,
     versions: Mapping[str, str],
     total_seconds: float,
+    household_changes: pd.DataFrame | None = None,
+    comparison: Comparison | None = None,
+    recorded_inputs: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """manifest.json's content: inputs (with digests and grids), configuration, versions,
-    counts, stage timings (and ``total_seconds`` before writing), warnings, the layers
-    whose overlay was reused, and how many villages changed since the previous run."""
+    """manifest.json's content: inputs (with digests and grids; ``recorded_inputs`` when
+    already described), configuration, versions, counts, stage timings (and
+    ``total_seconds`` before writing), warnings, the layers whose overlay was reused, and
+    the comparison with an earlier run (``comparison``: what with; how many villages and
+    households changed; which inputs differ)."""
     return {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "project": config.settings.project.name,
-        "inputs": input_files(config, grids),
+        "inputs": input_files(config, grids)
+        if recorded_inputs is None
+        else [dict(entry) for entry in recorded_inputs],
         "configuration": {
             "project": portable(config.settings.model_dump(), config.root),
             "layers": {
@@ -125,12 +170,7 @@ def build_manifest(
         | {"total_before_writing": round(total_seconds, 4)},
         "warnings": list(warnings),
         "overlays_reused_from_cache": list(reused_layers),
-        "changes_since_previous_run": None
-        if changes is None
-        else {
-            status: int((changes["status"] == status).sum())
-            for status in ("changed", "new", "removed")
-        },
+        "comparison": describe_comparison(comparison, changes, household_changes, config.root),
     }
 
 

@@ -11,7 +11,7 @@ computes nothing (risk classes and their counts come computed).
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -149,26 +149,74 @@ def _priority_rows(priorities: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+def _arrow(old: Any, new: Any, digits: int | None = None) -> str:
+    """'old → new', or the value once when it did not change; '–' for a missing side."""
+
+    def fmt(value: Any) -> str:
+        if pd.isna(value):
+            return "–"
+        return str(int(value)) if digits is None else _n(value, digits)
+
+    return fmt(old) if fmt(old) == fmt(new) else f"{fmt(old)} → {fmt(new)}"
+
+
 def _change_rows(changes: pd.DataFrame | None, hazards: list[str]) -> list[dict[str, Any]] | None:
-    """The first changes since the previous run, as 'old → new' text; None without one."""
+    """The first changed villages, as 'old → new' text; None without an earlier run."""
     if changes is None:
         return None
 
-    def arrow(row: pd.Series, column: str) -> str:
-        old, new = row[f"old_{column}"], row[f"new_{column}"]
-        fmt = lambda v: "–" if pd.isna(v) else str(int(v))  # noqa: E731
-        return fmt(old) if fmt(old) == fmt(new) else f"{fmt(old)} → {fmt(new)}"
+    def arrow(row: pd.Series, column: str, digits: int | None = None) -> str:
+        return _arrow(row[f"old_{column}"], row[f"new_{column}"], digits)
 
     return [
         {
             "name": str(row["name"]),
-            "status": str(row["status"]),
+            "code": str(row["village_code"]),
+            "status": str(row["status"]).replace("_", " "),
             "risk": arrow(row, "risk_class"),
             "levels": [arrow(row, f"{h}_level") for h in hazards],
+            "returns": arrow(row, "expected_returns", 2),
             "delta": _n(row["change_expected_returns"], 2),
         }
         for _, row in changes.head(TOP_CHANGES).iterrows()
     ]
+
+
+def _when(created: str | None) -> str:
+    """A manifest's ``created`` (ISO 8601, UTC) as a reader writes it."""
+    if created is None:
+        return "at a time its manifest does not record"
+    return created.replace("T", " ").replace("+00:00", " UTC")
+
+
+def _compared(comparison: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What the run was compared with (the manifest's ``comparison``), as the report shows
+    it: the folder, when it ran, the inputs that differ (SHA-256 cut to 12 characters) and
+    the counts of changed households."""
+    if comparison is None:
+        return None
+
+    def short(sha: str | None) -> str:
+        return "–" if sha is None else sha[:12]
+
+    inputs = comparison["inputs_differing"]
+    households = comparison["households"]
+    return {
+        "folder": comparison["baseline"],
+        "previous_run": comparison["baseline_is_previous_run"],
+        "created": _when(comparison["baseline_created"]),
+        "manifest": short(comparison["baseline_manifest_sha256"]),
+        "min_returns": f"{comparison['min_returns']:g}",
+        "inputs": None
+        if inputs is None
+        else [
+            {"role": i["role"], "old": short(i["old_sha256"]), "new": short(i["new_sha256"])}
+            for i in inputs
+        ],
+        "households": None
+        if households is None
+        else {status: _n(count) for status, count in households.items()},
+    }
 
 
 def write_report(
@@ -184,11 +232,13 @@ def write_report(
     risk_classes: pd.DataFrame,
     budget: float | None,
     changes: pd.DataFrame | None,
+    comparison: Mapping[str, Any] | None = None,
 ) -> None:
     """report.html in ``folder``, and its figures beside it as PNG. ``title`` is the
     project's name; ``layers`` give the hazards' titles; ``risk_classes`` the households
     per class (rows: hazards and 'combined'); ``changes`` the villages changed since the
-    previous run (None without one)."""
+    earlier run compared with (None without one), which ``comparison`` (the manifest's
+    ``comparison``) describes."""
     titles = {
         layer.name: f"{layer.spec.title} {layer.spec.title_zh or ''}".strip() for layer in layers
     }
@@ -205,6 +255,7 @@ def write_report(
         top_villages=_village_rows(villages, titles),
         budget_note=_budget_note(priorities, budget),
         changes=_change_rows(changes, list(titles)),
+        compared=_compared(comparison),
         priorities=_priority_rows(priorities),
     )
     (folder / "report.html").write_text(html, encoding="utf-8")

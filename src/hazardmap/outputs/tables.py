@@ -1,4 +1,5 @@
-"""The tables of a run: villages (GeoPackage and CSV), households, priorities, changes.
+"""The tables of a run: villages (GeoPackage and CSV), households, priorities, and the
+changes since an earlier run (villages and households).
 
 Every CSV is made safe to open in a spreadsheet (``spreadsheet.neutralise_formulas``).
 """
@@ -129,6 +130,15 @@ def write_priorities(priorities: pd.DataFrame, folder: Path) -> None:
 
 
 def write_changes(changes: pd.DataFrame | None, header: Sequence[str], folder: Path) -> None:
-    """changes.csv; only its ``header`` when there was no previous run to compare with."""
+    """changes.csv; only its ``header`` when there was no earlier run to compare with."""
     table = pd.DataFrame(columns=list(header)) if changes is None else changes
     write_csv(table, folder / "changes.csv")
+
+
+def write_household_changes(
+    changes: pd.DataFrame | None, header: Sequence[str], folder: Path
+) -> None:
+    """household_changes.csv; only its ``header`` when there was no earlier run, or no
+    household table of it, to compare with."""
+    table = pd.DataFrame(columns=list(header)) if changes is None else changes
+    write_csv(table, folder / "household_changes.csv")

@@ -32,11 +32,14 @@ FIRST_RELEASE_OUTPUTS = (
     "households.csv",
     "priorities.csv",
     "changes.csv",
+    "household_changes.csv",
     "manifest.json",
     "map_*.png",
     "chart_*.png",
 )
-"""What a folder the first release wrote (no :data:`MARKER`) may hold."""
+"""What a folder the first release wrote (no :data:`MARKER`) may hold; with
+household_changes.csv, which later runs write, so that a folder whose marker was damaged
+(it counts as none) is still recognised."""
 _SHOWN = 3  # foreign entries named in a refusal
 
 
