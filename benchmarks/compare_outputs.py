@@ -109,6 +109,8 @@ def compare_manifest(old: Path, new: Path) -> str | None:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         for key in ("created", "timings_seconds", "versions", "overlays_reused_from_cache"):
             manifest.pop(key, None)
+        for key in ("baseline_created", "baseline_manifest_sha256"):  # when it was compared
+            (manifest.get("comparison") or {}).pop(key, None)
         for entry in manifest.get("inputs", []):
             entry["path"] = Path(entry["path"]).name
         return manifest

@@ -145,3 +145,20 @@ def test_a_table_longer_than_a_worksheet_is_written_as_csv(
     splits = read_business_split(tmp_path / "business_split.csv")
     table = read_households(written["households"], settings, village_splits=splits)
     assert len(table) == 60 and table["line"].tolist() == list(range(3, 63))
+
+
+def test_demo_records_how_income_was_derived(demo_run: hazardmap.RunResult) -> None:
+    """The amounts' derivation is in the manifest: the settings, and the per-village split
+    with its digest among the inputs."""
+    manifest = json.loads((demo_run.out_dir / "manifest.json").read_text(encoding="utf-8"))
+    roles = {entry["role"]: entry for entry in manifest["inputs"]}
+    assert roles["business split"]["path"] == "data/raw/business_split.csv"
+    assert len(roles["business split"]["sha256"]) == 64
+    income = manifest["configuration"]["project"]["households"]["income"]
+    assert income["per"] == "household" and sum(income["business_split"].values()) == 1.0
+    assert set(demo_run.households["housing"]) >= {"cave", "earth"}
+
+
+def test_demo_cave_dwellings_are_the_most_exposed_to_landslides() -> None:
+    landslide = hazardmap.load_config(REPO / "hazardmap.toml").layer("landslide").spec
+    assert landslide.housing["cave"] >= landslide.housing["earth"]

@@ -221,7 +221,7 @@ def test_changes_show_on_the_map(tiny_project: Path) -> None:
     result = hazardmap.run(tiny_project)
     assert result.out_dir is not None
     page = (result.out_dir / "map.html").read_text(encoding="utf-8")
-    assert "Changed since the previous run" in page and "slope_level: 2 \\u2192 4" in page
+    assert "Changed since the compared run" in page and "slope_level: 2 \\u2192 4" in page
 
 
 def test_all_nodata_raster_is_an_error(tiny_project: Path) -> None:

@@ -58,6 +58,7 @@ def household_table(inputs: Inputs, risk: HouseholdRisk, classes: list[float]) -
         table[f"{name}_risk"] = outcome.risk
     table |= {
         "category": hh["category"].to_numpy(),
+        "housing": hh["housing"].to_numpy(),
         "members": hh["members"].to_numpy(),
         "lon": lon,
         "lat": lat,

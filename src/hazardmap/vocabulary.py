@@ -14,6 +14,15 @@ INSURABLE_COMPONENTS: frozenset[str] = frozenset({"crop", "orchard"})
 HOUSING_TYPES: tuple[str, ...] = ("earth", "brick_wood", "brick_concrete", "frame", "cave")
 """Housing types; ``cave`` is 窑洞, the loess cave dwellings of the Loess Plateau."""
 
+HOUSING_TITLES: dict[str, str] = {
+    "earth": "Earth 土木",
+    "brick_wood": "Brick and wood 砖木",
+    "brick_concrete": "Brick and concrete 砖混",
+    "frame": "Concrete frame 框架",
+    "cave": "Cave dwelling 窑洞",
+}
+"""How the report names each housing type."""
+
 INCOME_FIELDS: tuple[str, ...] = ("wage", "business", "transfer", "property")
 """The monitoring system's net income amounts ([households.income])."""
 

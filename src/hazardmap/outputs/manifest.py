@@ -59,6 +59,8 @@ def input_files(config: Config, grids: Mapping[str, Grid]) -> list[dict[str, Any
     ]
     files += [describe_file(p, "villages", root) for p in with_sidecars(config.villages_path)]
     files.append(describe_file(config.households_path, "households", root))
+    if config.business_split_path is not None:
+        files.append(describe_file(config.business_split_path, "business split", root))
     for layer in config.layers:
         entry = describe_file(layer.raster_path, f"raster {layer.name}", root)
         grid = grids[layer.name]

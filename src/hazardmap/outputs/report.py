@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader
 from hazardmap.outputs import figures
 from hazardmap.outputs.style import LEVEL_LABELS
 from hazardmap.outputs.style import number as _n
+from hazardmap.vocabulary import HOUSING_TITLES, HOUSING_TYPES
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -96,6 +97,27 @@ def _village_rows(villages: pd.DataFrame, titles: dict[str, str]) -> list[dict[s
         }
         for _, v in top.iterrows()
     ]
+
+
+def _housing_rows(households: pd.DataFrame) -> list[dict[str, str]]:
+    """Per housing type: households, high-risk households and expected returns, so that
+    the most exposed dwellings (earth houses, loess caves) stand out."""
+    rows = []
+    for housing in HOUSING_TYPES:
+        group = households[households["housing"] == housing]
+        if not len(group):
+            continue
+        expected = float(group["risk"].sum())  # households with a hazard missing add nothing
+        rows.append(
+            {
+                "housing": HOUSING_TITLES[housing],
+                "households": _n(len(group)),
+                "high": _n(int((group["risk_class"] >= 3).sum())),
+                "expected": _n(expected, 1),
+                "per_100": _n(100.0 * expected / len(group), 2),
+            }
+        )
+    return rows
 
 
 def _hazard_sections(villages: pd.DataFrame, titles: dict[str, str]) -> list[dict[str, Any]]:
@@ -253,6 +275,7 @@ def write_report(
         maps=maps,
         charts=charts,
         top_villages=_village_rows(villages, titles),
+        housing=_housing_rows(households),
         budget_note=_budget_note(priorities, budget),
         changes=_change_rows(changes, list(titles)),
         compared=_compared(comparison),

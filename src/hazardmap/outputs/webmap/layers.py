@@ -179,12 +179,12 @@ def changed_villages(changed: dict[str, Any]) -> LayerWithLegend:
     (``changed``: their GeoJSON with 'old → new' text)."""
     villages = GeoJson(
         changed,
-        name="Changed since the previous run 与上次相比有变化",
+        name="Changed since the compared run 与对比运行相比有变化",
         show=False,
         style_function=lambda f: {"fillOpacity": 0.0, "color": CHANGED_COLOUR, "weight": 3},
         tooltip=_tooltip([VILLAGE, ("change", "Change 变化")]),
     )
-    legend = "<b>Changed since the previous run 有变化的村</b>" + swatches(
+    legend = "<b>Changed since the compared run 有变化的村</b>" + swatches(
         [(f"#ffffff; border: 3px solid {CHANGED_COLOUR}", "risk class or a hazard level changed")]
     )
     return LayerWithLegend(villages, "changes", legend)
