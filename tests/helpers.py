@@ -298,3 +298,51 @@ def random_polygons(
         polys = [p for p in shapely.get_parts(poly) if p.geom_type == "Polygon"]
         out.append(shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0])
     return out
+
+
+EXPORT_HEADERS = {
+    "household_id": "户编号",
+    "village_code": "村代码",
+    "members": "家庭人口数",
+    "category": "监测对象类别",
+    "housing": "住房结构",
+    "insured": "是否参保",
+}
+
+
+def monitoring_export(
+    change: Callable[[pd.DataFrame], None] | None = None, **keys: str
+) -> Callable[[Path], None]:
+    """The tiny households rewritten as the monitoring system exports them (a title row,
+    Chinese headers, amounts, one 经纬度 column) and mapped with the new keys; ``change``
+    then breaks the table, ``keys`` the [households] settings."""
+
+    def mutate(project: Path) -> None:
+        table = households_table(project)
+        members = table["members"].astype(float)
+        total = table["income_pc"].astype(float) * members
+        share = {c: table[f"share_{c}"].astype(float) for c in ("crop", "orchard", "wage")}
+        export = pd.DataFrame({EXPORT_HEADERS[k]: table[k] for k in EXPORT_HEADERS})
+        export["工资性收入"] = (share["wage"] * total).round()
+        export["生产经营性收入"] = ((share["crop"] + share["orchard"]) * total).round()
+        export["转移性收入"] = (total - export["工资性收入"] - export["生产经营性收入"]).round()
+        export["经纬度"] = [
+            f"{x},{y}" if x else "" for x, y in zip(table["lon"], table["lat"], strict=True)
+        ]
+        if change is not None:
+            change(export)
+        path = project.parent / "data" / "households.csv"
+        path.write_text("静宁县防返贫监测对象信息表\n" + export.to_csv(index=False), "utf-8")
+        text = project.read_text(encoding="utf-8").replace(
+            '[households]\npath = "data/households.csv"\n',
+            '[households]\npath = "data/households.csv"\nheader_row = 2\nlonlat_field = "经纬度"\n'
+            + "".join(f"{k} = {v}\n" for k, v in keys.items())
+            + "[households.fields]\n"
+            + "".join(f'{k} = "{v}"\n' for k, v in EXPORT_HEADERS.items())
+            + "[households.income]\n"
+            + 'wage = "工资性收入"\nbusiness = "生产经营性收入"\ntransfer = "转移性收入"\n'
+            + "business_split = { crop = 0.6, orchard = 0.4 }\n",
+        )
+        project.write_text(text, encoding="utf-8")
+
+    return mutate

@@ -305,6 +305,30 @@ def test_a_baseline_without_households_compares_the_villages_and_says_why(
     assert comparison["villages"] == {"changed": 0, "returns_moved": 0, "new": 0, "removed": 0}
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("cut", ["households", "villages", "codes"])
+def test_a_baseline_cut_short_or_mangled_is_refused_not_compared(
+    tiny_copy: Path, tmp_path: Path, cut: str
+) -> None:
+    """Rows lost or codes mangled by a spreadsheet would list bogus changes: the counts
+    its manifest recorded tell them."""
+    old = tmp_path / "2019"
+    shutil.copytree(tiny_copy.parent / "outputs" / "latest", old)
+    name = "villages.csv" if cut == "codes" else f"{cut}.csv"
+    lines = (old / name).read_bytes().split(b"\r\n")
+    if cut == "codes":  # two codes made one, as a spreadsheet's number format does
+        lines[2] = b"A" + lines[2][lines[2].index(b",") :]
+    else:
+        lines = [*lines[:-2], b""]
+    (old / name).write_bytes(b"\r\n".join(lines))
+    before = tree_digest(tiny_copy.parent)
+    code, out, err = invoke("run", "--config", str(tiny_copy), "--compare-to", str(old))
+    message = one_error(code, out, err)
+    expected = "repeats village codes" if cut == "codes" else f"its {name} holds"
+    assert f"--compare-to: {old} cannot be compared with" in message and expected in message
+    assert tree_digest(tiny_copy.parent) == before
+
+
 # ------------------------------------------------------------------ the command line's words
 @pytest.mark.slow  # three end-to-end runs
 def test_a_restored_raster_is_reused_from_the_cache_and_named_as_differing(

@@ -31,6 +31,7 @@ from tests.helpers import (
     edit,
     households_table,
     invoke,
+    monitoring_export,
     rewrite_villages,
     set_key,
     slope_transform,
@@ -313,54 +314,6 @@ def _edited_previous_table(project: Path) -> None:
     (project.parent / "outputs" / "latest" / "villages.csv").write_text("garbage\n1,2\n")
 
 
-EXPORT_HEADERS = {
-    "household_id": "户编号",
-    "village_code": "村代码",
-    "members": "家庭人口数",
-    "category": "监测对象类别",
-    "housing": "住房结构",
-    "insured": "是否参保",
-}
-
-
-def _monitoring_export(
-    change: Callable[[pd.DataFrame], None] | None = None, **keys: str
-) -> Callable[[Path], None]:
-    """The tiny households rewritten as the monitoring system exports them (a title row,
-    Chinese headers, amounts, one 经纬度 column) and mapped with the new keys; ``change``
-    then breaks the table, ``keys`` the [households] settings."""
-
-    def mutate(project: Path) -> None:
-        table = households_table(project)
-        members = table["members"].astype(float)
-        total = table["income_pc"].astype(float) * members
-        share = {c: table[f"share_{c}"].astype(float) for c in ("crop", "orchard", "wage")}
-        export = pd.DataFrame({EXPORT_HEADERS[k]: table[k] for k in EXPORT_HEADERS})
-        export["工资性收入"] = (share["wage"] * total).round()
-        export["生产经营性收入"] = ((share["crop"] + share["orchard"]) * total).round()
-        export["转移性收入"] = (total - export["工资性收入"] - export["生产经营性收入"]).round()
-        export["经纬度"] = [
-            f"{x},{y}" if x else "" for x, y in zip(table["lon"], table["lat"], strict=True)
-        ]
-        if change is not None:
-            change(export)
-        path = project.parent / "data" / "households.csv"
-        path.write_text("静宁县防返贫监测对象信息表\n" + export.to_csv(index=False), "utf-8")
-        text = project.read_text(encoding="utf-8").replace(
-            '[households]\npath = "data/households.csv"\n',
-            '[households]\npath = "data/households.csv"\nheader_row = 2\nlonlat_field = "经纬度"\n'
-            + "".join(f"{k} = {v}\n" for k, v in keys.items())
-            + "[households.fields]\n"
-            + "".join(f'{k} = "{v}"\n' for k, v in EXPORT_HEADERS.items())
-            + "[households.income]\n"
-            + 'wage = "工资性收入"\nbusiness = "生产经营性收入"\ntransfer = "转移性收入"\n'
-            + "business_split = { crop = 0.6, orchard = 0.4 }\n",
-        )
-        project.write_text(text, encoding="utf-8")
-
-    return mutate
-
-
 def _set_cell(column: str, value: object, row: int = 0) -> Callable[[pd.DataFrame], None]:
     def change(export: pd.DataFrame) -> None:
         export[column] = export[column].astype(object)
@@ -555,7 +508,7 @@ ERRORS = [
     Case(
         "monitoring export: a label alias outside the vocabulary",
         lambda p: (
-            _monitoring_export()(p),
+            monitoring_export()(p),
             p.write_text(
                 p.read_text(encoding="utf-8")
                 + '[households.values]\nhousing = { "窑洞房" = "tent" }\n',
@@ -567,7 +520,7 @@ ERRORS = [
     Case(
         "monitoring export: a business split that does not sum to 1",
         lambda p: (
-            _monitoring_export()(p),
+            monitoring_export()(p),
             edit(
                 p,
                 "business_split = { crop = 0.6, orchard = 0.4 }",
@@ -578,32 +531,32 @@ ERRORS = [
     ),
     Case(
         "monitoring export: a negative wage",
-        _monitoring_export(_set_cell("工资性收入", -500)),
+        monitoring_export(_set_cell("工资性收入", -500)),
         r"column '工资性收入': expected an amount in CNY, 0 or more at line 3 \('-500'\)",
     ),
     Case(
         "monitoring export: amounts all zero",
-        _monitoring_export(_zero_amounts),
+        monitoring_export(_zero_amounts),
         r"add up to 0 or less at line 4 \(0\.0\)",
     ),
     Case(
         "monitoring export: a sheet on a CSV",
-        _monitoring_export(sheet='"监测对象"'),
+        monitoring_export(sheet='"监测对象"'),
         r"households\.csv: \[households\] sheet = '监测对象' is for workbooks",
     ),
     Case(
         "monitoring export: a header row past the end",
-        lambda p: (_monitoring_export()(p), set_key(p, "households", "header_row", "40")),
+        lambda p: (monitoring_export()(p), set_key(p, "households", "header_row", "40")),
         r"households\.csv: header_row = 40, but the file has fewer lines",
     ),
     Case(
         "monitoring export: lon,lat cell that is one number",
-        _monitoring_export(_set_cell("经纬度", "105.9")),
+        monitoring_export(_set_cell("经纬度", "105.9")),
         r"column '经纬度': expected two numbers 'lon,lat' .* at line 3 \('105\.9'\)",
     ),
     Case(
         "monitoring export: lonlat_field beside lon_field",
-        lambda p: (_monitoring_export()(p), set_key(p, "households", "lon_field", '"lon"')),
+        lambda p: (monitoring_export()(p), set_key(p, "households", "lon_field", '"lon"')),
         r"lonlat_field names one 'lon,lat' column, lon_field and lat_field two",
     ),
 ]

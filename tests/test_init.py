@@ -449,3 +449,27 @@ def test_the_next_step_can_be_pasted_into_a_shell(folder_name: str, tmp_path: Pa
     assert code == 0
     command = out.splitlines()[-1].split("then: ")[1]
     assert shlex.split(command) == ["hazardmap", "validate", "--config", str(folder / PROJECT_FILE)]
+
+
+# ------------------------------------------------- every key in docs/configuration.md
+def test_every_key_is_documented() -> None:
+    """Each key of the project file and the layer files appears in docs/configuration.md
+    as `key` (its table row), so a key added later fails here until it is documented."""
+    text = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    written = set(re.findall(r"`(?:\[[a-z.]+\] )?([a-z_]+)(?: = [^`]*)?`", text))
+    keys = {path.rsplit(".", 1)[-1] for path in model_paths(ProjectFile)}
+    keys |= {path.rsplit(".", 1)[-1] for path in model_paths(LayerFile)}
+    sections = {"project", "villages", "households", "layers", "risk", "outputs", "map"}
+    sections |= {"planning", "changes", "interventions", "frequency", "damage", "housing"}
+    sections |= {"fields", "values", "income"}
+    assert sorted(keys - written - sections) == []
+
+
+def test_the_file_system_root_is_refused() -> None:
+    code, out, err = invoke("init", "/")
+    assert code == 1 and "Traceback" not in out + err
+    assert err == (
+        "error: /: the root of the file system is no project folder; give a folder of its "
+        "own, e.g. hazardmap init zhuanglang\n"
+    )
+    assert not Path("/hazardmap.toml").exists()

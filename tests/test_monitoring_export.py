@@ -22,6 +22,7 @@ from hazardmap.vocabulary import CATEGORIES, HOUSING_TYPES
 from tests.helpers import (
     households_table,
     invoke,
+    monitoring_export,
     rewrite_villages,
     set_key,
     tree_digest,
@@ -373,3 +374,99 @@ def test_an_old_xls_workbook_is_read(tmp_path: Path) -> None:
     truncated.write_bytes(path.read_bytes()[:3000])
     with pytest.raises(errors.InputError, match=r"cannot read the workbook .* truncated, damaged"):
         read_households(truncated, settings(truncated, sheet="监测对象"))
+
+
+# ------------------------------------------------------- found by a hostile-input pass
+def test_formulas_never_calculated_are_an_error(tmp_path: Path) -> None:
+    """A program that writes formulas without their results: the cells would read as
+    empty (an amount of 0, a category 'none')."""
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+
+    book = Workbook()
+    sheet = book.active
+    for row in export_rows():
+        sheet.append(row)
+    sheet["G3"] = "=6000+507"
+    path = tmp_path / "h.xlsx"
+    book.save(path)
+    with pytest.raises(
+        errors.InputError, match=r"cell\(s\) \['G3'\] hold formulas that were never calculated"
+    ):
+        read_households(path, settings(path))
+
+
+def test_a_hidden_first_sheet_is_passed_over(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    stale = book.active
+    stale.title = "旧表"
+    stale.append(["stale"])
+    stale.sheet_state = "hidden"
+    current = book.create_sheet("监测对象")
+    for row in export_rows():
+        current.append(row)
+    path = tmp_path / "h.xlsx"
+    book.save(path)
+    assert read_households(path, settings(path))["income_pc"].tolist() == [10000.0]
+
+
+def test_one_column_for_two_sources_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(
+        ValueError, match=r"names the column\(s\) \['工资性收入'\] for more than one"
+    ):
+        settings(tmp_path, income=INCOME | {"transfer": "工资性收入"})
+    with pytest.raises(ValueError, match=r"\['户编号'\] are named for more than one field"):
+        settings(tmp_path, fields=FIELDS | {"village_code": "户编号"})
+
+
+def test_an_empty_insured_cell_can_be_mapped(tmp_path: Path) -> None:
+    path = export_file(tmp_path, "a,V1,1,,砖混结构,,9000,0,0,0,")
+    problems = Problems()
+    table = read_households(path, settings(path, values={"insured": {"": True}}), problems=problems)
+    assert table["insured"].tolist() == [True] and not problems.warnings
+
+
+def test_a_header_row_on_a_data_line_points_at_the_header(tmp_path: Path) -> None:
+    path = workbook(tmp_path / "h.xlsx", {"监测对象": export_rows()})
+    with pytest.raises(
+        errors.InputError,
+        match=r"not found on line 3 .* but line 2 holds the column names; set "
+        r"\[households\] header_row = 2",
+    ):
+        read_households(path, settings(path, header_row=3))
+
+
+def test_split_codes_that_are_no_village_are_an_error(tiny_project: Path) -> None:
+    monitoring_export()(tiny_project)
+    split = tiny_project.parent / "data" / "split.csv"
+    split.write_text("village_code,crop,orchard\nA,0.5,0.5\nZ9,1,0\n", encoding="utf-8")
+    set_key(tiny_project, "households.income", "business_split_path", '"data/split.csv"')
+    code, _, err = invoke("run", "--config", str(tiny_project))
+    assert code == 1 and "split.csv: village code(s) ['Z9'] not in villages.gpkg" in err, err
+    set_key(tiny_project, "households.income", "business_split_path", '"data/households.csv"')
+    code, _, err = invoke("run", "--config", str(tiny_project))
+    assert code == 1 and "business_split_path names the household file itself" in err, err
+
+
+def test_code_digits_too_short_or_too_long(tiny_project: Path) -> None:
+    _land_survey_codes(tiny_project)
+    set_key(tiny_project, "villages", "code_digits", "9")
+    code, _, err = invoke("validate", "--config", str(tiny_project))
+    assert code == 1
+    assert (
+        "[villages] code_digits = 9 cuts the villages' codes shorter than the households'; "
+        "set code_digits = 12" in err
+    )
+    set_key(tiny_project, "villages", "code_digits", "25")
+    code, _, err = invoke("validate", "--config", str(tiny_project))
+    assert "code_digits = 25 cuts nothing: the codes have at most 19 characters" in err
+
+
+def test_features_of_different_townships_dissolved_are_named(tiny_project: Path) -> None:
+    _land_survey_codes(tiny_project)
+    rewrite_villages(tiny_project, lambda v: v.assign(town=["X镇", "X镇", "Y镇"]))
+    set_key(tiny_project, "villages", "code_digits", "12")
+    code, _, err = invoke("validate", "--config", str(tiny_project))
+    assert code == 0, err
+    assert "features of different townships share the code(s) ['620826101002']" in err

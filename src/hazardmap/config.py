@@ -183,6 +183,17 @@ class IncomeSection(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _distinct_columns(self) -> IncomeSection:
+        named = list(self.columns().values())
+        repeated = sorted({c for c in named if named.count(c) > 1})
+        if repeated:
+            raise ValueError(
+                f"names the column(s) {repeated} for more than one income source, which "
+                "would count the same amount twice; give each source its own column"
+            )
+        return self
+
     def columns(self) -> dict[str, str]:
         """Each income amount the file holds: component -> column."""
         return {k: v for k in INCOME_FIELDS if (v := getattr(self, k)) is not None}
@@ -223,6 +234,17 @@ class HouseholdsSection(_Strict):
                     f"[households.fields] maps {replaced}, which [households.income] "
                     "replaces (they are derived from the amounts); remove those mappings"
                 )
+        named = [
+            *self.fields.values(),
+            *(self.income.columns().values() if self.income is not None else ()),
+            *([self.lonlat_field] if self.lonlat_field is not None else []),
+        ]
+        repeated = sorted({c for c in named if named.count(c) > 1})
+        if repeated:
+            raise ValueError(
+                f"the column(s) {repeated} are named for more than one field; each field "
+                "needs its own column"
+            )
         return self
 
     @property

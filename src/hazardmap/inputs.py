@@ -30,12 +30,12 @@ from hazardmap.config import (
     VillagesSection,
 )
 from hazardmap.crs import parse_system
-from hazardmap.errors import InputError
+from hazardmap.errors import ConfigError, InputError
 from hazardmap.io import read_households, read_villages
 from hazardmap.io.coordinates import CoordinateSettings, check_coordinates
 from hazardmap.io.income import read_business_split
 from hazardmap.paths import real_path
-from hazardmap.problems import Problems, rows_summary
+from hazardmap.problems import Problems, names_summary, rows_summary
 from hazardmap.raster import Grid, open_source, zones_to_crs
 from hazardmap.raster.images import check_backdrop
 from hazardmap.results import Inputs
@@ -67,6 +67,7 @@ def read_household_input(
     project_file: Path,
     villages: tuple[gpd.GeoDataFrame, Path] | None,
     problems: Problems,
+    code_digits: int | None = None,
 ) -> Households | None:
     """Households with checked coordinates, joined to the villages; without villages, the
     file is still read and checked on its own (and None returned)."""
@@ -77,6 +78,14 @@ def read_household_input(
     splits = None
     if income is not None and income.business_split_path is not None:
         split_path = real_path(project_file.parent / income.business_split_path)
+        if split_path == real_path(path):
+            problems.record(
+                ConfigError(
+                    f"{project_file}: [households.income] business_split_path names the "
+                    "household file itself; give the table of business splits by village"
+                )
+            )
+            return None
         splits = problems.attempt(partial(read_business_split, split_path))
         if splits is None:
             return None
@@ -94,10 +103,15 @@ def read_household_input(
             InputError(
                 f"{path}: village code not in {villages_path.name} at "
                 f"{rows_summary(table['line'][unknown], codes.tolist())}; "
-                + code_mismatch_hint(village_table["village_code"], codes)
+                + code_mismatch_hint(village_table["village_code"], codes, code_digits=code_digits)
             )
         )
         return None
+    if splits is not None:
+        stray = _split_codes_problem(split_path, splits, village_table, villages_path)
+        if stray is not None:
+            problems.record(stray)
+            return None
     coordinates = problems.attempt(
         lambda: check_coordinates(
             table,
@@ -120,34 +134,60 @@ def read_household_input(
     return Households(checked, coordinates.crs, village_index)
 
 
-def code_mismatch_hint(village_codes: pd.Series, unknown: pd.Series) -> str:
-    """The fix for household village codes the villages lack: when one side's codes are
-    the other's cut short (12-digit codes against 19-digit land-survey codes), say so,
-    with an example of each."""
+def code_mismatch_hint(
+    village_codes: pd.Series,
+    unknown: pd.Series,
+    *,
+    other: str = "households'",
+    code_digits: int | None = None,
+) -> str:
+    """The fix for codes (of the households, or of another table: ``other``) that the
+    villages lack: when one side's codes are the other's cut short (12-digit codes
+    against 19-digit land-survey codes), say so, with an example of each."""
     village = str(village_codes.iloc[0])
-    household = str(unknown.iloc[0])
+    theirs = str(unknown.iloc[0])
     example = (
         f"the villages' codes look like '{village}' ({len(village)} characters), the "
-        f"households' like '{household}' ({len(household)})"
+        f"{other} like '{theirs}' ({len(theirs)})"
     )
-    if len(village) > len(household):
-        prefixes = set(village_codes.astype(str).str[: len(household)])
+    if len(village) > len(theirs):
+        prefixes = set(village_codes.astype(str).str[: len(theirs)])
         if unknown.astype(str).isin(prefixes).all():
             return (
-                f"{example}, and the villages' begin with the households': set [villages] "
-                f"code_digits = {len(household)} to cut the villages' codes to that length"
+                f"{example}, and the villages' begin with the {other}: set [villages] "
+                f"code_digits = {len(theirs)} to cut the villages' codes to that length"
             )
-    if len(household) > len(village):
+    if len(theirs) > len(village):
         cut = unknown.astype(str).str[: len(village)]
         if cut.isin(set(village_codes.astype(str))).all():
+            if code_digits is not None:
+                return (
+                    f"{example}: [villages] code_digits = {code_digits} cuts the villages' "
+                    f"codes shorter than the {other}; set code_digits = {len(theirs)}"
+                )
             return (
-                f"{example}, and the households' begin with the villages': cut the "
-                f"household file's codes to {len(village)} characters, or map a column "
-                "holding the village code under [households.fields] village_code"
+                f"{example}, and the {other} begin with the villages': cut their codes to "
+                f"{len(village)} characters, or use a column holding the village code"
             )
-    if len(household) != len(village):
+    if len(theirs) != len(village):
         return f"{example}; use the same coding in both files"
     return "correct the code or add the village"
+
+
+def _split_codes_problem(
+    split_path: Path, splits: pd.DataFrame, villages: gpd.GeoDataFrame, villages_path: Path
+) -> InputError | None:
+    """Rows of the business split table whose village code no village has: their split
+    would silently never apply, and the county's would take its place."""
+    stray = ~splits.index.isin(villages["village_code"])
+    if not stray.any():
+        return None
+    codes = pd.Series(splits.index[stray])
+    return InputError(
+        f"{split_path}: village code(s) {names_summary(codes.tolist())} not in "
+        f"{villages_path.name}; "
+        + code_mismatch_hint(villages["village_code"], codes, other="business split's")
+    )
 
 
 def _coverage_warnings(
@@ -248,7 +288,12 @@ def read_inputs(
     if households is not None:
         with clock.stage("read households"):
             read.households = read_household_input(
-                households, draft.resolve(households.path), draft.file, joined, problems
+                households,
+                draft.resolve(households.path),
+                draft.file,
+                joined,
+                problems,
+                code_digits=None if villages is None else villages.code_digits,
             )
         project = draft.sections.get("project")
         if read.households is not None and project is not None:

@@ -99,10 +99,10 @@ def validate(config: Config | str | Path) -> ValidationReport:
     if draft.config is not None:
         target = draft.config.outputs_dir
         given = _baseline(draft.config, target, None)
-        _check_target(target, draft.config, problems, None if given is None else given[0])
-        if given is not None:
+        if given is not None:  # its problem first: it explains the target's, if any
             with problems.collecting():
                 read_baseline(given[0], problems, previous_run=False, source=given[1])
+        _check_target(target, draft.config, problems, None if given is None else given[0])
         if interrupted(target):
             problems.warn(
                 f"{target}: an earlier run into this folder was interrupted; the next run "
@@ -140,10 +140,10 @@ def run(
     if draft.config is not None:
         target = real_path(out) if out is not None else draft.config.outputs_dir
         given = _baseline(draft.config, target, compare_to)
-        _check_target(target, draft.config, problems, None if given is None else given[0])
         if given is not None:  # read now: an error in it must stop the run before it writes
             with problems.collecting():
                 baseline = read_baseline(given[0], problems, previous_run=False, source=given[1])
+        _check_target(target, draft.config, problems, None if given is None else given[0])
     problems.raise_errors()
     assert draft.config is not None  # else an error was raised
     inputs = assemble(draft.config, read)

@@ -156,8 +156,14 @@ def init_project(folder: Path, name: str | None = None) -> list[Path]:
     Raises OutputError, writing nothing, when ``folder`` is a file or already holds any of
     these files; ConfigError when the name cannot be written."""
     folder = Path(folder)
+    absolute = Path(os.path.abspath(folder))
+    if absolute == Path(absolute.anchor):
+        raise OutputError(
+            f"{folder}: the root of the file system is no project folder; give a folder of "
+            "its own, e.g. hazardmap init zhuanglang"
+        )
     if name is None:
-        name = Path(os.path.abspath(folder)).name or "New county"
+        name = absolute.name
     texts = {relative: template_text(relative) for relative in TEMPLATE_FILES}
     texts[PROJECT_FILE] = _project_text(name)
     try:

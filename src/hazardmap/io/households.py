@@ -163,19 +163,33 @@ class _Checker:
         return values, empty
 
 
-def _header_line(table: Table, wanted: list[str]) -> int | None:
-    """The line (among the first rows) that holds most of the wanted column names: the
-    header, when the table's header_row is not it."""
+def _header_line(table: Table, wanted: list[str], header_row: int) -> int | None:
+    """The line among the first ones (the table's header, at ``header_row``, and the rows
+    below it) that holds most of the wanted column names."""
     wanted_set = set(wanted)
+    enough = max(2, len(wanted_set) // 2)
+    if len({str(c).strip() for c in table.frame.columns} & wanted_set) >= enough:
+        return header_row
     for position in range(min(len(table.frame), 20)):
         cells = {str(c).strip() for c in table.frame.iloc[position]}
-        if len(cells & wanted_set) >= max(2, len(wanted_set) // 2):
+        if len(cells & wanted_set) >= enough:
             return int(table.lines[position])
     return None
 
 
+def _from_first_line(path: Path, settings: HouseholdsSection, table: Table) -> Table:
+    """The table read from its first line, to find a header above ``header_row`` (on the
+    error path only); ``table`` itself when it already starts there or cannot be reread."""
+    if settings.header_row == 1:
+        return table
+    try:
+        return read_table(path, layout=TableLayout(settings.sheet, 1))
+    except InputError:
+        return table
+
+
 def _missing_columns(
-    path: Path, table: Table, missing: list[str], wanted: list[str], header_row: int
+    path: Path, table: Table, missing: list[str], wanted: list[str], settings: HouseholdsSection
 ) -> InputError:
     frame = table.frame
     found = f"the file has {names_summary(list(frame.columns))}"
@@ -186,12 +200,13 @@ def _missing_columns(
             f"{path}: the header is one column ({found}): the file seems separated by "
             f"{separator!r}, not commas; save it as comma-separated CSV"
         )
-    line = _header_line(table, wanted)
-    if line is not None:
+    whole = _from_first_line(path, settings, table)
+    line = _header_line(whole, wanted, 1 if whole is not table else settings.header_row)
+    if line is not None and line != settings.header_row:
         return InputError(
-            f"{path}: column(s) {names_summary(missing)} not found on line {header_row} "
-            f"({found}), but line {line} holds the column names; set [households] "
-            f"header_row = {line}"
+            f"{path}: column(s) {names_summary(missing)} not found on line "
+            f"{settings.header_row} ({found}), but line {line} holds the column names; set "
+            f"[households] header_row = {line}"
         )
     if path.suffix.lower() in EXCEL_SUFFIXES:
         sheets = sheet_names(path)
@@ -330,7 +345,7 @@ def read_households(
     wanted = list(dict.fromkeys(columns.values()))
     missing = [column for column in wanted if column not in frame.columns]
     if missing:
-        raise _missing_columns(path, table, missing, wanted, settings.header_row)
+        raise _missing_columns(path, table, missing, wanted, settings)
     if len(frame) == 0:
         raise InputError(f"{path}: no households in the file; add at least one row")
     coordinate_columns = _coordinate_columns(path, frame, settings)
@@ -358,10 +373,11 @@ def read_households(
     own = settings.values
     category = check.label("category", vocabulary("category", own.category), CATEGORIES)
     housing = check.label("housing", vocabulary("housing", own.housing), HOUSING_TYPES)
-    insured_raw = check.raw("insured")
-    insured_labels = vocabulary("insured", own.insured)
-    unknown = (insured_raw == "").to_numpy()
-    insured = check.label("insured", insured_labels | {"": False}, ())
+    insured_labels = {"": False} | vocabulary("insured", own.insured)  # own labels win
+    unknown = (check.raw("insured") == "").to_numpy() & (
+        "" not in vocabulary("insured", own.insured)
+    )
+    insured = check.label("insured", insured_labels, ())
     if len(coordinate_columns) == 1:
         x, y = check.coordinate_pair(coordinate_columns[0])
     else:

@@ -160,6 +160,29 @@ def _households(folder: Path, problems: Problems) -> pd.DataFrame | None:
     return None
 
 
+def _inconsistency(
+    folder: Path, villages: pd.DataFrame, households: pd.DataFrame | None
+) -> str | None:
+    """Why the tables read back are not those the run wrote (cut short, rows lost or
+    codes mangled by a spreadsheet), judged by the counts its manifest recorded; None
+    when they agree (or the manifest records none)."""
+    if villages["village_code"].duplicated().any():
+        return "its villages.csv repeats village codes (saved again by a spreadsheet?)"
+    manifest = _manifest_content(folder)
+    content = None if manifest is None else manifest[1]
+    counts = content.get("counts") if isinstance(content, dict) else None
+    if not isinstance(counts, dict):
+        return None
+    for name, table in (("villages", villages), ("households", households)):
+        recorded = counts.get(name)
+        if table is not None and isinstance(recorded, int) and recorded != len(table):
+            return (
+                f"its {name}.csv holds {len(table):,} rows where its manifest records "
+                f"{recorded:,} (cut short or edited?)"
+            )
+    return None
+
+
 def read_baseline(
     folder: Path, problems: Problems, *, previous_run: bool, source: str = ""
 ) -> Baseline | None:
@@ -181,12 +204,26 @@ def read_baseline(
                 "hazardmap wrote it"
             )
         villages = table
+    households = _households(folder, problems)
+    problem = _inconsistency(folder, villages, households)
+    if problem is not None and previous_run:
+        problems.warn(
+            f"{folder}: the previous run's outputs cannot be compared with ({problem}), so "
+            "changes.csv and household_changes.csv list no changes this time; keep "
+            "hazardmap's outputs as they were written"
+        )
+        return None
+    if problem is not None:
+        raise InputError(
+            f"{source}: {folder} cannot be compared with ({problem}); give an output "
+            "folder as hazardmap wrote it"
+        )
     created, digest, inputs = _manifest(folder)
     return Baseline(
         folder=folder,
         previous_run=previous_run,
         villages=villages,
-        households=_households(folder, problems),
+        households=households,
         created=created,
         manifest_sha256=digest,
         inputs=inputs,

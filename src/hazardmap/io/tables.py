@@ -12,6 +12,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -89,12 +90,14 @@ def _read_workbook(path: Path, layout: TableLayout) -> pd.DataFrame:
     try:
         with pd.ExcelFile(path, engine="calamine") as book:
             sheets = [str(name) for name in book.sheet_names]
+            visible = [
+                str(meta.name)
+                for meta in book.book.sheets_metadata
+                if meta.visible == python_calamine.SheetVisibleEnum.Visible
+            ]
+            read = layout.sheet if layout.sheet in sheets else (visible or sheets)[0]
             frame = pd.read_excel(
-                book,
-                sheet_name=layout.sheet if layout.sheet in sheets else 0,
-                header=None,
-                dtype=str,
-                keep_default_na=False,
+                book, sheet_name=read, header=None, dtype=str, keep_default_na=False
             )
     except _WORKBOOK_ERRORS as exc:
         protected = " or password-protected" if kind == "xls" else ""
@@ -109,11 +112,64 @@ def _read_workbook(path: Path, layout: TableLayout) -> pd.DataFrame:
         )
     if layout.sheet is None and len(sheets) > 1 and layout.header_row > len(frame):
         raise InputError(
-            f"{path}: the first sheet '{sheets[0]}' has only {len(frame)} row(s), fewer than "
+            f"{path}: the first sheet '{read}' has only {len(frame)} row(s), fewer than "
             f"header_row = {layout.header_row}; the workbook's sheets are "
             f"{names_summary(sheets)}: set [households] sheet to the one holding the table"
         )
+    if len(frame) == 0:
+        raise InputError(f"{path}: the sheet '{read}' is empty; give the sheet holding the table")
+    if kind == "xlsx":
+        uncalculated = uncalculated_formulas(path, read)
+        if uncalculated:
+            raise InputError(
+                f"{path}: sheet '{read}': cell(s) {names_summary(uncalculated)} hold formulas "
+                "that were never calculated (the file was written by a program, not saved "
+                "by Excel), so their values are unknown; open the workbook in Excel or "
+                "WPS, let it calculate, save it, and run again"
+            )
     return _with_header(path, frame, layout.header_row, "row")
+
+
+_FORMULA = re.compile(rb"<f[ >/]")
+_UNCALCULATED = re.compile(
+    rb'<c r="([A-Z]+[0-9]+)"[^>]*>(?:<f[^>]*/>|<f[^>]*>[^<]*</f>)(?:<v\s*/>|<v></v>)?</c>'
+)
+_RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def uncalculated_formulas(path: Path, sheet: str) -> list[str]:
+    """The cells of an .xlsx sheet that hold a formula without a stored result (a file a
+    program wrote without calculating it): read, they would look empty. [] when the
+    sheet cannot be found in the package (calamine read it; this is only a check)."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            part = _sheet_part(package, sheet)
+            if part is None:
+                return []
+            xml = package.read(part)
+    except (zipfile.BadZipFile, KeyError, OSError, ElementTree.ParseError):
+        return []
+    if not _FORMULA.search(xml):  # the usual case: no formula at all, decided at C speed
+        return []
+    return [m.decode("ascii") for m in _UNCALCULATED.findall(xml)]
+
+
+def _sheet_part(package: zipfile.ZipFile, sheet: str) -> str | None:
+    """The package part (e.g. xl/worksheets/sheet2.xml) of the sheet named ``sheet``."""
+    book = ElementTree.fromstring(package.read("xl/workbook.xml"))
+    ids = [
+        s.get(_RELATIONSHIP)
+        for s in book.iter()
+        if s.tag.endswith("}sheet") and s.get("name") == sheet
+    ]
+    if not ids:
+        return None
+    rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+    for rel in rels:
+        if rel.get("Id") == ids[0]:
+            target = rel.get("Target") or ""
+            return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return None
 
 
 def _with_header(path: Path, grid: pd.DataFrame, header_row: int, unit: str) -> pd.DataFrame:

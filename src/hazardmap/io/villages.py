@@ -81,11 +81,25 @@ def _cut_codes(
 ) -> gpd.GeoDataFrame:
     """Codes cut to their first ``digits`` characters ([villages] code_digits); features
     that then share a code are dissolved into one village, with a warning."""
+    longest = int(villages["village_code"].str.len().max())
+    if longest <= digits and problems is not None:
+        problems.warn(
+            f"{path}: [villages] code_digits = {digits} cuts nothing: the codes have at most "
+            f"{longest} characters; remove the key, or set it to the households' code length"
+        )
     codes = villages["village_code"].str.slice(0, digits)
     villages = villages.assign(village_code=codes.to_numpy(dtype=object))
     repeated = codes.duplicated(keep=False).to_numpy()
     if not repeated.any():
         return villages
+    towns = villages.groupby("village_code")["township"].nunique()
+    straddling = towns[towns > 1].index.tolist()
+    if straddling and problems is not None:
+        problems.warn(
+            f"{path}: with codes cut to {digits} characters, features of different "
+            f"townships share the code(s) {names_summary(straddling)} and are dissolved into "
+            "one village each; check those features' codes in the villages file"
+        )
     groups = villages.groupby("village_code", sort=False)
     merged = gpd.GeoDataFrame(
         {
