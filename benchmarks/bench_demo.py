@@ -221,17 +221,19 @@ def peer_tasks(raster: Path, zones: Any, pts: Any) -> dict[str, dict[str, tuple[
 def child_peers(project: Path) -> dict[str, Any]:
     """The raster work of a run, by hazardmap and by the peer tools, on the same inputs."""
     import geopandas as gpd
-    import pandas as pd
     import rasterio
 
     import hazardmap
+    from hazardmap.inputs import config_draft, read_inputs
+    from hazardmap.problems import Problems
 
     warm_up()
     config = hazardmap.load_config(project)
     villages = gpd.read_file(config.villages_path)
-    households = pd.read_csv(config.households_path)
-    located = households.dropna(subset=["lon", "lat"])
-    points = gpd.GeoSeries(gpd.points_from_xy(located["lon"], located["lat"]), crs=4326)
+    households = read_inputs(config_draft(config), Problems()).households
+    assert households is not None  # the demo's households read without error
+    located = households.table.dropna(subset=["x", "y"])
+    points = gpd.GeoSeries(gpd.points_from_xy(located["x"], located["y"]), crs=households.crs)
     out: dict[str, Any] = {}
     for layer in config.layers:
         with rasterio.open(layer.raster_path) as ds:

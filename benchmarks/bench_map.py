@@ -26,7 +26,7 @@ def prepare(households: int) -> Path:
     from hazardmap.demo import write_demo_data
 
     root = HERE / "data" / f"map-{households}"
-    if not (root / "data" / "raw" / "households.csv").exists():
+    if not (root / "data" / "raw" / "households.xlsx").exists():
         write_demo_data(root / "data" / "raw", households=households)
     shutil.copy(REPO / "hazardmap.toml", root / "hazardmap.toml")
     shutil.rmtree(root / "layers", ignore_errors=True)

@@ -183,8 +183,8 @@ def test_the_inputs_that_differ_are_named_with_both_digests(years: tuple[Path, s
     # the command line and the report name them too
     line = next(line for line in out.splitlines() if line.startswith("compared with"))
     assert "outputs/2023 (the baseline, run " in line
-    assert "2 villages changed (changes.csv)" in line
-    assert "1 households changed risk class, 1 new, 1 removed (household_changes.csv)" in line
+    assert "2 villages listed in changes.csv (1 changed, 1 returns_moved)" in line
+    assert "; 1 households changed risk class, 1 new, 1 removed (household_changes.csv);" in line
     assert line.endswith("inputs that differ: households, raster slope")
     report = (folder / "2024" / "report.html").read_text("utf-8")
     for role, (old, new) in differing.items():
@@ -220,7 +220,7 @@ def test_a_rerun_with_nothing_changed_keeps_a_pinned_baselines_comparison(
     assert len(read_csv(latest / "household_changes.csv")) == 3
     # --compare-to overrides the key; the previous run of the folder itself is the default
     out = run_ok("--config", str(project), "--compare-to", str(latest))
-    assert "(the previous run, run " in out and "0 villages changed" in out
+    assert "(the previous run, run " in out and "0 villages listed in changes.csv;" in out
 
 
 @pytest.mark.slow
@@ -350,7 +350,7 @@ def test_a_restored_raster_is_reused_from_the_cache_and_named_as_differing(
     assert "identical" in cache[0] and "changed" not in cache[0] and "differ" not in cache[0]
     # ... and the comparison with the previous run, which used the other raster
     assert compared[0].startswith("compared with ") and "(the previous run, run " in compared[0]
-    assert "villages changed (changes.csv)" in compared[0] and "reused" not in compared[0]
+    assert "villages listed in changes.csv" in compared[0] and "reused" not in compared[0]
     assert compared[0].endswith("inputs that differ: raster slope")
 
 

@@ -239,7 +239,8 @@ def test_risk_never_rises_with_income_above_the_turning_point(
     if not math.isfinite(hh.income[0]):
         return
     richer = HouseholdArrays(hh.income * factor, hh.shares, hh.insured, hh.housing)
-    assert risk_of(richer, hazard, x) <= risk_of(hh, hazard, x) + 1e-15
+    # at the turning point the slope is 0: both sides differ by rounding alone (1.6e-15 seen)
+    assert risk_of(richer, hazard, x) <= risk_of(hh, hazard, x) + 1e-12
 
 
 def test_risk_rises_with_income_below_the_turning_point() -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from hazardmap import errors
 from hazardmap.config import HouseholdsSection
+from hazardmap.inputs import code_mismatch_hint
 from hazardmap.io import read_households
 from hazardmap.io.income import read_business_split
 from hazardmap.io.labels import CATEGORY_LABELS, HOUSING_LABELS, INSURED_LABELS
@@ -470,3 +471,33 @@ def test_features_of_different_townships_dissolved_are_named(tiny_project: Path)
     code, _, err = invoke("validate", "--config", str(tiny_project))
     assert code == 0, err
     assert "features of different townships share the code(s) ['620826101002']" in err
+
+
+def test_long_codes_stored_as_numbers_are_refused(tmp_path: Path) -> None:
+    """An 18-digit id in a numeric cell comes back with other last digits."""
+    rows = export_rows()
+    rows[2][0] = 123456789012345678
+    path = workbook(tmp_path / "h.xlsx", {"监测对象": rows})
+    with pytest.raises(
+        errors.InputError,
+        match=r"sheet '监测对象', column A: numbers of more than 15 digits at row 3 .*store the "
+        r"column as text",
+    ):
+        read_households(path, settings(path))
+
+
+def test_a_split_table_with_a_title_is_told_to_start_with_its_header(tmp_path: Path) -> None:
+    split = tmp_path / "split.csv"
+    split.write_text("各村生产经营收入构成\nvillage_code,crop,orchard\nV2,0.5,0.5\n", "utf-8")
+    with pytest.raises(errors.InputError, match=r"give a table whose first line holds the column"):
+        read_business_split(split)
+
+
+def test_the_code_length_hint_survives_a_typo() -> None:
+    villages = pd.Series([f"62082610{i:04d}0000000" for i in range(10)])
+    households = pd.Series([f"62082610{i:04d}" for i in range(9)] + ["620826999999"])
+    hint = code_mismatch_hint(villages, households)
+    assert "set [villages] code_digits = 12" in hint
+    assert "(and correct ['620826999999'], which fit neither)" in hint
+    mostly_wrong = pd.Series(["620826999999", "620826999998"])
+    assert "use the same coding in both files" in code_mismatch_hint(villages, mostly_wrong)

@@ -121,7 +121,10 @@ def test_an_interrupted_swap_is_restored_before_the_comparison(tiny_copy: Path) 
     assert code == 0, err
     changes = pd.read_csv(outputs / "latest" / "changes.csv", encoding="utf-8-sig")
     assert len(changes) == 3 and set(changes["status"]) == {"changed"}  # against the restored run
-    assert "(the previous run, run " in out and ": 3 villages changed (changes.csv)" in out
+    assert (
+        "(the previous run, run " in out
+        and ": 3 villages listed in changes.csv (3 changed);" in out
+    )
     assert {p.name for p in outputs.iterdir()} == {"latest", ".hazardmap-cache", ".latest.lock"}
     assert previous != tree_digest(outputs / "latest")
 
@@ -185,7 +188,7 @@ def test_spreadsheet_formulas_in_names_and_ids_are_neutralised(tiny_copy: Path) 
     assert "'=HYPERLINK" in (latest / "priorities.csv").read_text(encoding="utf-8-sig")
     changes = pd.read_csv(latest / "changes.csv", encoding="utf-8-sig")
     assert len(changes) == 0  # the names read back as they were: nothing changed
-    assert ": 0 villages changed (changes.csv), 0 households changed risk class" in out
+    assert ": 0 villages listed in changes.csv; 0 households changed risk class" in out
     assert len(pd.read_csv(latest / "household_changes.csv", encoding="utf-8-sig")) == 0
 
 

@@ -103,9 +103,11 @@ CSV, not a workbook (1,100,000 households: 23 s and 1.4 GB to write, measured)."
 def demo_data(out: Path, households: int, seed: int) -> None:
     """Write the demo county's raw data.
 
-    Villages (EPSG:4544), households (CSV, WGS84 lon/lat) and hazard rasters in three
-    CRSs and grids, generated from the seed: the same seed gives the same files. Refuses
-    to overwrite files it did not write."""
+    Villages (EPSG:4544); the households as the poverty-monitoring system exports them
+    (households.xlsx: a title row, Chinese headers and labels, income amounts, one GCJ-02
+    经纬度 column; households.csv past a worksheet's 1,048,576 rows); business_split.csv;
+    and hazard rasters in three CRSs and grids. The same seed gives the same files.
+    Refuses to overwrite files it did not write."""
     from hazardmap.demo import write_demo_data
 
     try:
@@ -114,6 +116,13 @@ def demo_data(out: Path, households: int, seed: int) -> None:
         _fail(exc)
     for path in written.values():
         click.echo(str(path))
+    if written["households"].suffix == ".csv":
+        click.echo(
+            f"note: {households:,} households are more rows than a worksheet holds, so they "
+            f"are in {written['households'].name}: in the project file set [households] "
+            f'path = "{written["households"].as_posix()}" and remove the sheet key',
+            err=True,
+        )
 
 
 @main.command("init")
@@ -182,8 +191,7 @@ def run(config_path: Path, out: Path | None, compare_to: Path | None) -> None:
     and household_changes.csv compare the run with --compare-to, else with [changes]
     baseline, else with the previous run in the output folder. Bad input stops the run
     with one line before anything is written."""
-    import os
-
+    from hazardmap.outputs.summary import run_summary
     from hazardmap.pipeline import run as run_pipeline
 
     try:
@@ -192,50 +200,6 @@ def run(config_path: Path, out: Path | None, compare_to: Path | None) -> None:
     except HazardmapError as exc:
         _fail(exc)
     _warn(result.warnings)
-    villages = result.villages
-    click.echo(
-        f"{len(villages)} villages, {len(result.households)} households; "
-        f"expected returns to poverty per year: {villages['expected_returns'].sum():.1f}; "
-        f"high-risk households: {int(villages['n_high_risk'].sum())}"
-    )
-    if result.reused_layers:  # about the cache only: a reused overlay may still differ
-        computed = [n for n in result.config.hazard_names if n not in result.reused_layers]
-        click.echo(
-            f"overlay cache: reused for {', '.join(result.reused_layers)} (the raster's "
-            "content and settings are identical to those of an overlay computed before); "
-            f"computed now: {', '.join(computed) or 'nothing'}"
-        )
-    comparison = result.comparison
-    if comparison is None:
-        click.echo(
-            "no earlier run to compare with: changes.csv and household_changes.csv hold "
-            "only their headers"
-        )
-    else:
-        try:
-            folder = os.path.relpath(comparison.folder)  # short below the current folder
-        except ValueError:  # another drive
-            folder = ".."
-        folder = str(comparison.folder) if folder.startswith("..") else folder
-        which = "the previous run" if comparison.previous_run else "the baseline"
-        created = comparison.created
-        when = created.replace("T", " ").replace("+00:00", " UTC") if created else "unknown"
-        households = result.household_changes
-        if households is None:
-            moved = "households not compared (no usable households.csv there)"
-        else:
-            counts = households["status"].value_counts()
-            moved = f"{counts.get('changed', 0)} households changed risk class"
-            moved += "".join(
-                f", {counts[status]} {status}" for status in ("new", "removed") if status in counts
-            )
-            moved += " (household_changes.csv)"
-        if comparison.inputs is None:
-            differ = "not recorded by that run"
-        else:
-            differ = ", ".join(item.role for item in comparison.inputs) or "none"
-        click.echo(
-            f"compared with {folder} ({which}, run {when}): {len(result.changes)} villages "
-            f"changed (changes.csv), {moved}; inputs that differ: {differ}"
-        )
+    for line in run_summary(result):
+        click.echo(line)
     click.echo(f"map: {result.out_dir / 'map.html'}")

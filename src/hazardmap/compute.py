@@ -187,7 +187,7 @@ def compute(
     problems: Problems | None = None,
     clock: StageClock | None = None,
     cache: OverlayCache | None = None,
-    previous: Baseline | pd.DataFrame | None = None,
+    previous: Baseline | None = None,
     recorded_inputs: Sequence[Mapping[str, Any]] | None = None,
 ) -> RunResult:
     """Village statistics, household risk, village risk, ranked interventions, and the
@@ -218,8 +218,6 @@ def compute(
     with clock.stage("interventions"):
         ranked = priorities(inputs, arrays, hazards, intensities, risk, villages)
     current = pd.DataFrame(villages.drop(columns="geometry"))
-    if isinstance(previous, pd.DataFrame):
-        previous = Baseline(config.root, True, previous, None)
     changes = household_changes = comparison = None
     if previous is not None:
         changes, household_changes, comparison = compare(

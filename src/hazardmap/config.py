@@ -141,6 +141,10 @@ def check_split(split: Mapping[str, float], where: str) -> None:
         raise ValueError(f"{where} sums to {total:g}; its shares must sum to 1")
 
 
+DERIVED_FIELDS = frozenset({"income_pc", *INCOME_SHARE_FIELDS})
+"""Household fields that [households.income] derives from the amounts instead of reading."""
+
+
 class HouseholdValues(_Strict):
     """The file's own labels for the fixed vocabularies, beside the built-in ones."""
 
@@ -221,24 +225,29 @@ class HouseholdsSection(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _one_way(self) -> HouseholdsSection:
+    def _one_way_to_coordinates(self) -> HouseholdsSection:
         if self.lonlat_field is not None and {"lon_field", "lat_field"} & self.model_fields_set:
             raise ValueError(
                 "lonlat_field names one 'lon,lat' column, lon_field and lat_field two "
                 "columns; keep only one of the two ways"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _one_way_to_income(self) -> HouseholdsSection:
+        replaced = sorted(set(self.fields) & DERIVED_FIELDS) if self.income is not None else []
+        if replaced:
+            raise ValueError(
+                f"[households.fields] maps {replaced}, which [households.income] replaces "
+                "(they are derived from the amounts); remove those mappings"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _a_column_per_field(self) -> HouseholdsSection:
+        named = [*self.fields.values(), *([self.lonlat_field] if self.lonlat_field else [])]
         if self.income is not None:
-            replaced = sorted(set(self.fields) & {"income_pc", *INCOME_SHARE_FIELDS})
-            if replaced:
-                raise ValueError(
-                    f"[households.fields] maps {replaced}, which [households.income] "
-                    "replaces (they are derived from the amounts); remove those mappings"
-                )
-        named = [
-            *self.fields.values(),
-            *(self.income.columns().values() if self.income is not None else ()),
-            *([self.lonlat_field] if self.lonlat_field is not None else []),
-        ]
+            named += self.income.columns().values()
         repeated = sorted({c for c in named if named.count(c) > 1})
         if repeated:
             raise ValueError(

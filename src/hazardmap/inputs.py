@@ -61,6 +61,27 @@ def read_village_input(
     )
 
 
+def _business_splits(
+    settings: HouseholdsSection, path: Path, project_file: Path, problems: Problems
+) -> tuple[pd.DataFrame | None, Path | None, bool]:
+    """The per-village business split ([households.income] business_split_path), its
+    path, and whether it could be used (False: its problem is recorded)."""
+    income = settings.income
+    if income is None or income.business_split_path is None:
+        return None, None, True
+    split_path = real_path(project_file.parent / income.business_split_path)
+    if split_path == real_path(path):
+        problems.record(
+            ConfigError(
+                f"{project_file}: [households.income] business_split_path names the "
+                "household file itself; give the table of business splits by village"
+            )
+        )
+        return None, split_path, False
+    splits = problems.attempt(partial(read_business_split, split_path))
+    return splits, split_path, splits is not None
+
+
 def read_household_input(
     settings: HouseholdsSection,
     path: Path,
@@ -74,25 +95,18 @@ def read_household_input(
     system = problems.attempt(
         lambda: parse_system(settings.crs, where=f"{project_file}: [households] crs")
     )
-    income = settings.income
-    splits = None
-    if income is not None and income.business_split_path is not None:
-        split_path = real_path(project_file.parent / income.business_split_path)
-        if split_path == real_path(path):
-            problems.record(
-                ConfigError(
-                    f"{project_file}: [households.income] business_split_path names the "
-                    "household file itself; give the table of business splits by village"
-                )
-            )
-            return None
-        splits = problems.attempt(partial(read_business_split, split_path))
-        if splits is None:
-            return None
+    splits, split_path, split_ok = _business_splits(settings, path, project_file, problems)
     table = problems.attempt(
-        partial(read_households, path, settings, village_splits=splits, problems=problems)
+        partial(
+            read_households,
+            path,
+            settings,
+            village_splits=splits,
+            check_splits=split_ok,
+            problems=problems,
+        )
     )
-    if system is None or table is None or villages is None:
+    if system is None or table is None or villages is None or not split_ok:
         return None
     village_table, villages_path = villages
     village_index = pd.Index(village_table["village_code"]).get_indexer(table["village_code"])
@@ -107,7 +121,7 @@ def read_household_input(
             )
         )
         return None
-    if splits is not None:
+    if splits is not None and split_path is not None:
         stray = _split_codes_problem(split_path, splits, village_table, villages_path)
         if stray is not None:
             problems.record(stray)
@@ -134,6 +148,11 @@ def read_household_input(
     return Households(checked, coordinates.crs, village_index)
 
 
+MOSTLY = 0.8
+"""Share of unknown codes that must fit a length rule for the hint to name it: a typo or
+two among thousands of cut codes must not hide the rule."""
+
+
 def code_mismatch_hint(
     village_codes: pd.Series,
     unknown: pd.Series,
@@ -142,36 +161,40 @@ def code_mismatch_hint(
     code_digits: int | None = None,
 ) -> str:
     """The fix for codes (of the households, or of another table: ``other``) that the
-    villages lack: when one side's codes are the other's cut short (12-digit codes
-    against 19-digit land-survey codes), say so, with an example of each."""
-    village = str(village_codes.iloc[0])
-    theirs = str(unknown.iloc[0])
+    villages lack: when most of one side's codes are the other's cut short (12-digit
+    codes against 19-digit land-survey codes), say so, with an example of each and the
+    codes that fit neither."""
+    villages = village_codes.astype(str)
+    theirs_all = unknown.astype(str)
+    village, theirs = villages.iloc[0], theirs_all.iloc[0]
     example = (
         f"the villages' codes look like '{village}' ({len(village)} characters), the "
         f"{other} like '{theirs}' ({len(theirs)})"
     )
     if len(village) > len(theirs):
-        prefixes = set(village_codes.astype(str).str[: len(theirs)])
-        if unknown.astype(str).isin(prefixes).all():
-            return (
-                f"{example}, and the villages' begin with the {other}: set [villages] "
-                f"code_digits = {len(theirs)} to cut the villages' codes to that length"
-            )
-    if len(theirs) > len(village):
-        cut = unknown.astype(str).str[: len(village)]
-        if cut.isin(set(village_codes.astype(str))).all():
-            if code_digits is not None:
-                return (
-                    f"{example}: [villages] code_digits = {code_digits} cuts the villages' "
-                    f"codes shorter than the {other}; set code_digits = {len(theirs)}"
-                )
-            return (
-                f"{example}, and the {other} begin with the villages': cut their codes to "
-                f"{len(village)} characters, or use a column holding the village code"
-            )
-    if len(theirs) != len(village):
+        fits = theirs_all.isin(set(villages.str[: len(theirs)]))
+        rule = (
+            f"the villages' begin with the {other}: set [villages] code_digits = "
+            f"{len(theirs)} to cut the villages' codes to that length"
+        )
+    elif len(theirs) > len(village):
+        fits = theirs_all.str[: len(village)].isin(set(villages))
+        rule = (
+            f"[villages] code_digits = {code_digits} cuts the villages' codes shorter than "
+            f"the {other}; set code_digits = {len(theirs)}"
+            if code_digits is not None
+            else f"the {other} begin with the villages': cut their codes to {len(village)} "
+            "characters, or use a column holding the village code"
+        )
+    else:
+        return "correct the code or add the village"
+    if fits.mean() < MOSTLY:
         return f"{example}; use the same coding in both files"
-    return "correct the code or add the village"
+    strays = theirs_all[~fits.to_numpy()]
+    rest = (
+        f" (and correct {names_summary(strays.tolist())}, which fit neither)" if len(strays) else ""
+    )
+    return f"{example}, and {rule}{rest}"
 
 
 def _split_codes_problem(
@@ -211,18 +234,26 @@ MOSTLY_POOR = 0.5
 """More than this share of households below the line already: the units are wrong."""
 
 
-def income_warnings(path: Path, households: pd.DataFrame, line: float) -> list[str]:
+def income_warnings(
+    path: Path, households: pd.DataFrame, line: float, amounts: bool = False
+) -> list[str]:
     """Most households already below the monitoring line: income in other units (yuan a
-    month, 万元), the wrong column mapped, or a wrong line; hardly anyone could fall back."""
+    month, 万元), the wrong column mapped, or a wrong line; hardly anyone could fall back.
+    ``amounts``: income came from [households.income], whose likely culprit differs."""
     below = households["income_pc"].to_numpy() < line
     if below.mean() <= MOSTLY_POOR:
         return []
     median = float(np.median(households["income_pc"]))
+    check = (
+        "check [households.income] per (amounts per household or per person) and the amount "
+        "columns, which must be CNY a year"
+        if amounts
+        else "check that income_pc is CNY per person per year"
+    )
     return [
         f"{path}: {below.mean():.0%} of the households have incomes below the monitoring "
-        f"line (median income_pc {median:,.0f} against a line of {line:,.0f}), so hardly any "
-        "can fall back; check that income_pc is CNY per person per year and [project] "
-        "monitoring_line"
+        f"line (median income per person {median:,.0f} against a line of {line:,.0f}), so "
+        f"hardly any can fall back; {check}, and [project] monitoring_line"
     ]
 
 
@@ -298,7 +329,14 @@ def read_inputs(
         project = draft.sections.get("project")
         if read.households is not None and project is not None:
             path = draft.resolve(households.path)
-            problems.warn(*income_warnings(path, read.households.table, project.monitoring_line))
+            problems.warn(
+                *income_warnings(
+                    path,
+                    read.households.table,
+                    project.monitoring_line,
+                    amounts=households.income is not None,
+                )
+            )
     with clock.stage("open rasters"):
         for layer in draft.layers:
             grid = problems.attempt(partial(open_grid, layer))

@@ -30,19 +30,8 @@ BUSINESS_PARTS: tuple[str, ...] = ("crop", "orchard", "livestock", "other")
 """The parts of net business income (生产经营性收入) a business split divides it into."""
 
 CATEGORIES: tuple[str, ...] = ("none", "unstable", "marginal", "hardship")
-"""Monitoring categories. Chinese labels map onto them through :data:`CATEGORY_ALIASES`."""
+"""Monitoring categories; the labels files use for them are in ``io/labels.py``."""
 
-CATEGORY_ALIASES: dict[str, str] = {
-    "none": "none",
-    "": "none",
-    "一般户": "none",
-    "unstable": "unstable",
-    "脱贫不稳定户": "unstable",
-    "marginal": "marginal",
-    "边缘易致贫户": "marginal",
-    "hardship": "hardship",
-    "突发严重困难户": "hardship",
-}
 
 INCOME_SHARE_FIELDS: tuple[str, ...] = tuple(f"share_{c}" for c in INCOME_COMPONENTS)
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hazardmap.config import HouseholdsSection, IncomeSection
+from hazardmap.config import DERIVED_FIELDS, HouseholdsSection, IncomeSection
 from hazardmap.errors import InputError
 from hazardmap.io.income import derive_income, household_splits
 from hazardmap.io.labels import fold, vocabulary
@@ -43,8 +43,6 @@ LONLAT_SEPARATOR = r"\s*[,，;；]\s*|\s+"
 """What parts the numbers of '105.886224,35.418055', as map pickers give them: a comma
 (full-width too), a semicolon, or spaces. The order is checked later (swapped pairs are
 found and swapped back)."""
-DERIVED = frozenset({"income_pc", *INCOME_SHARE_FIELDS})
-"""Fields [households.income] derives from the amounts instead of reading them."""
 
 
 class _Checker:
@@ -286,8 +284,11 @@ def _income_from_amounts(
     village_code: np.ndarray,
     village_splits: pd.DataFrame | None,
     problems: Problems | None,
+    check_splits: bool,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """income_pc and shares derived from the amounts ([households.income])."""
+    """income_pc and shares derived from the amounts ([households.income]); a positive
+    business amount needs a split (unless ``check_splits`` is off: the split table could
+    not be read, and says so itself)."""
     amounts: dict[str, np.ndarray] = {}
     empty = np.zeros(len(members), dtype=bool)
     for source in income.columns():
@@ -303,8 +304,8 @@ def _income_from_amounts(
             "correct the amounts"
         )
     splits, unsplit = household_splits(village_code, income.business_split, village_splits)
-    needs_split = unsplit & (amounts.get("business", np.zeros(len(members))) != 0)
-    if "business" in amounts and needs_split.any():
+    needs_split = unsplit & (amounts.get("business", np.zeros(len(members))) > 0)
+    if check_splits and needs_split.any():
         codes = sorted(set(village_code[needs_split]))
         check.problems.append(
             f"{check.path}: no business split for the village(s) {names_summary(codes)} "
@@ -325,6 +326,7 @@ def read_households(
     settings: HouseholdsSection | None = None,
     *,
     village_splits: pd.DataFrame | None = None,
+    check_splits: bool = True,
     problems: Problems | None = None,
 ) -> pd.DataFrame:
     """Households with the standard columns, typed, plus ``x``/``y`` (NaN where missing)
@@ -332,13 +334,15 @@ def read_households(
 
     ``settings`` ([households] of the project file) says where the table is, which column
     holds each field, the file's labels and how income is given; ``village_splits`` is the
-    per-village business split of ``[households.income] business_split_path``.
+    per-village business split of ``[households.income] business_split_path``;
+    ``check_splits`` off reads the file even though that table could not be read (its
+    own error says why), for the problems of the file itself.
     """
     settings = settings or HouseholdsSection(path=path)
     income = settings.income
     table = read_table(path, layout=TableLayout(settings.sheet, settings.header_row))
     frame = table.frame
-    fields = [f for f in HOUSEHOLD_FIELDS if income is None or f not in DERIVED]
+    fields = [f for f in HOUSEHOLD_FIELDS if income is None or f not in DERIVED_FIELDS]
     columns = {field: settings.fields.get(field, field) for field in fields}
     if income is not None:
         columns |= {f"income.{k}": column for k, column in income.columns().items()}
@@ -368,7 +372,7 @@ def read_households(
         income_pc = check.number("income_pc", low=0.0, strict_low=True)
     else:
         income_pc, shares = _income_from_amounts(
-            check, income, members, village_code, village_splits, problems
+            check, income, members, village_code, village_splits, problems, check_splits
         )
     own = settings.values
     category = check.label("category", vocabulary("category", own.category), CATEGORIES)

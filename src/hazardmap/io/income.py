@@ -16,19 +16,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hazardmap.config import SPLIT_TOLERANCE
 from hazardmap.errors import InputError
-from hazardmap.io.tables import read_table
+from hazardmap.io.tables import TableLayout, read_table
 from hazardmap.problems import names_summary, rows_summary
 from hazardmap.vocabulary import BUSINESS_PARTS, INCOME_COMPONENTS, INCOME_FIELDS
 
-SPLIT_TOLERANCE = 1e-6
 KEY = "[households.income] business_split_path"
 
 
 def read_business_split(path: Path) -> pd.DataFrame:
     """A per-village business split: village_code and the parts crop, orchard, livestock,
     other (a missing part column is 0), each row summing to 1; indexed by village_code."""
-    table = read_table(path, role="business split", key=KEY)
+    table = read_table(path, role="business split", key=KEY, layout=TableLayout(section=None))
     frame = table.frame
     missing = [c for c in ("village_code",) if c not in frame.columns]
     parts = [p for p in BUSINESS_PARTS if p in frame.columns]

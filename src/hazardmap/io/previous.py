@@ -82,7 +82,7 @@ def _baseline_fix(source: str) -> str:
     return fix
 
 
-def check_baseline(folder: Path, source: str) -> None:
+def check_baseline(folder: Path, source: str, manifest: Manifest | None) -> None:
     """Raise unless ``folder`` is a hazardmap output folder: a manifest.json that hazardmap
     wrote and a villages.csv. ``source`` names where the folder was given (the project
     file's ``[changes] baseline`` or ``--compare-to``), for the message."""
@@ -92,7 +92,7 @@ def check_baseline(folder: Path, source: str) -> None:
     if not folder.is_dir():
         raise InputError(f"{source}: {folder} is a file, not an output folder; {fix}")
     missing = []
-    if not _written_by_hazardmap(_manifest_content(folder)):
+    if not _written_by_hazardmap(manifest):
         missing.append("manifest.json naming the hazardmap version")
     if not (folder / "villages.csv").is_file():
         missing.append("villages.csv")
@@ -103,7 +103,11 @@ def check_baseline(folder: Path, source: str) -> None:
         )
 
 
-def _manifest_content(folder: Path) -> tuple[bytes, Any] | None:
+Manifest = tuple[bytes, Any]
+"""A manifest.json's bytes (for its digest) and its JSON."""
+
+
+def _manifest_content(folder: Path) -> Manifest | None:
     """The bytes of ``folder``'s manifest.json and its JSON, or None if it has none that
     can be read."""
     try:
@@ -113,7 +117,7 @@ def _manifest_content(folder: Path) -> tuple[bytes, Any] | None:
         return None
 
 
-def _written_by_hazardmap(manifest: tuple[bytes, Any] | None) -> bool:
+def _written_by_hazardmap(manifest: Manifest | None) -> bool:
     """Whether a manifest names the hazardmap version that wrote it."""
     content = None if manifest is None else manifest[1]
     versions = content.get("versions") if isinstance(content, dict) else None
@@ -121,10 +125,11 @@ def _written_by_hazardmap(manifest: tuple[bytes, Any] | None) -> bool:
     return isinstance(version, str) and bool(version.strip())
 
 
-def _manifest(folder: Path) -> tuple[str | None, str | None, tuple[dict[str, Any], ...] | None]:
-    """When the run that wrote ``folder`` ran, its manifest's SHA-256, and its inputs
-    (role, path, sha256); None for what its manifest does not say (or without one)."""
-    manifest = _manifest_content(folder)
+def _manifest_facts(
+    manifest: Manifest | None,
+) -> tuple[str | None, str | None, tuple[dict[str, Any], ...] | None]:
+    """When the run ran, its manifest's SHA-256, and its inputs (role, path, sha256); None
+    for what its manifest does not say (or without one)."""
     if manifest is None:
         return None, None, None
     data, content = manifest
@@ -161,14 +166,13 @@ def _households(folder: Path, problems: Problems) -> pd.DataFrame | None:
 
 
 def _inconsistency(
-    folder: Path, villages: pd.DataFrame, households: pd.DataFrame | None
+    manifest: Manifest | None, villages: pd.DataFrame, households: pd.DataFrame | None
 ) -> str | None:
     """Why the tables read back are not those the run wrote (cut short, rows lost or
     codes mangled by a spreadsheet), judged by the counts its manifest recorded; None
     when they agree (or the manifest records none)."""
     if villages["village_code"].duplicated().any():
         return "its villages.csv repeats village codes (saved again by a spreadsheet?)"
-    manifest = _manifest_content(folder)
     content = None if manifest is None else manifest[1]
     counts = content.get("counts") if isinstance(content, dict) else None
     if not isinstance(counts, dict):
@@ -190,12 +194,13 @@ def read_baseline(
     outputs (None when there are none or they cannot be used, with a warning); else a
     folder given by ``source`` (``[changes] baseline`` or ``--compare-to``), which must be
     a hazardmap output folder with a usable villages.csv: else an :class:`InputError`."""
+    manifest = _manifest_content(folder)  # None where there is none (or no folder)
     if previous_run:
         villages = read_previous(folder, problems)
         if villages is None:
             return None
     else:
-        check_baseline(folder, source)
+        check_baseline(folder, source, manifest)
         table = _read_csv(folder / "villages.csv", None)
         if not isinstance(table, pd.DataFrame):
             raise InputError(
@@ -205,7 +210,7 @@ def read_baseline(
             )
         villages = table
     households = _households(folder, problems)
-    problem = _inconsistency(folder, villages, households)
+    problem = _inconsistency(manifest, villages, households)
     if problem is not None and previous_run:
         problems.warn(
             f"{folder}: the previous run's outputs cannot be compared with ({problem}), so "
@@ -218,7 +223,7 @@ def read_baseline(
             f"{source}: {folder} cannot be compared with ({problem}); give an output "
             "folder as hazardmap wrote it"
         )
-    created, digest, inputs = _manifest(folder)
+    created, digest, inputs = _manifest_facts(manifest)
     return Baseline(
         folder=folder,
         previous_run=previous_run,

@@ -19,7 +19,7 @@ import pandas as pd
 import python_calamine
 
 from hazardmap.errors import InputError, InputFileNotFoundError
-from hazardmap.problems import names_summary, shorten
+from hazardmap.problems import names_summary, rows_summary, shorten
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,25 @@ _WORKBOOK_ERRORS = (
 
 @dataclass(frozen=True)
 class TableLayout:
-    """Where the table sits in its file: the sheet of a workbook (None: the first) and the
-    line (or workbook row) holding the column names, counted from 1."""
+    """Where the table sits in its file: the sheet of a workbook (None: the first visible
+    one) and the line (or workbook row) holding the column names, counted from 1.
+    ``section`` is the project file's section whose keys set them, for the fixes that
+    messages give (None: a table whose layout no key sets)."""
 
     sheet: str | None = None
     header_row: int = 1
+    section: str | None = "[households]"
+
+    def fix(self, key: str, to: str) -> str:
+        """How to set ``key`` to ``to``, or, for a table no key lays out, what it needs."""
+        if self.section is None:
+            return "give a table whose first line holds the column names"
+        return f"set {self.section} {key} to {to}"
+
+
+EXACT_DIGITS = 1e15
+"""A number with more than 15 significant digits: Excel itself keeps only 15, and a float
+about 16, so a longer code or id stored as a number has lost its last digits."""
 
 
 def _workbook_kind(path: Path) -> str:
@@ -95,29 +109,33 @@ def _read_workbook(path: Path, layout: TableLayout) -> pd.DataFrame:
                 for meta in book.book.sheets_metadata
                 if meta.visible == python_calamine.SheetVisibleEnum.Visible
             ]
-            read = layout.sheet if layout.sheet in sheets else (visible or sheets)[0]
-            frame = pd.read_excel(
-                book, sheet_name=read, header=None, dtype=str, keep_default_na=False
+            if layout.sheet is not None and layout.sheet not in sheets:
+                raise InputError(
+                    f"{path}: no sheet '{layout.sheet}' in the workbook (its sheets are "
+                    f"{names_summary(sheets)}); {layout.fix('sheet', 'one of them')}"
+                )
+            read = layout.sheet if layout.sheet is not None else (visible or sheets)[0]
+            cells = pd.read_excel(
+                book, sheet_name=read, header=None, dtype=object, keep_default_na=False
             )
+    except InputError:
+        raise
     except _WORKBOOK_ERRORS as exc:
         protected = " or password-protected" if kind == "xls" else ""
         raise InputError(
             f"{path}: cannot read the workbook ({type(exc).__name__}: {shorten(str(exc), 80)}); "
             f"it may be truncated, damaged{protected}: save it again as .xlsx or CSV"
         ) from None
-    if layout.sheet is not None and layout.sheet not in sheets:
+    if layout.sheet is None and len(sheets) > 1 and layout.header_row > len(cells):
         raise InputError(
-            f"{path}: no sheet '{layout.sheet}' in the workbook (its sheets are "
-            f"{names_summary(sheets)}); set [households] sheet to one of them"
-        )
-    if layout.sheet is None and len(sheets) > 1 and layout.header_row > len(frame):
-        raise InputError(
-            f"{path}: the first sheet '{read}' has only {len(frame)} row(s), fewer than "
+            f"{path}: the first sheet '{read}' has only {len(cells)} row(s), fewer than "
             f"header_row = {layout.header_row}; the workbook's sheets are "
-            f"{names_summary(sheets)}: set [households] sheet to the one holding the table"
+            f"{names_summary(sheets)}: {layout.fix('sheet', 'the one holding the table')}"
         )
-    if len(frame) == 0:
+    if len(cells) == 0:
         raise InputError(f"{path}: the sheet '{read}' is empty; give the sheet holding the table")
+    _refuse_long_numbers(path, read, cells)
+    frame = cells.astype(str)
     if kind == "xlsx":
         uncalculated = uncalculated_formulas(path, read)
         if uncalculated:
@@ -127,7 +145,38 @@ def _read_workbook(path: Path, layout: TableLayout) -> pd.DataFrame:
                 "by Excel), so their values are unknown; open the workbook in Excel or "
                 "WPS, let it calculate, save it, and run again"
             )
-    return _with_header(path, frame, layout.header_row, "row")
+    return _with_header(path, frame, layout, "row")
+
+
+def _refuse_long_numbers(path: Path, sheet: str, cells: pd.DataFrame) -> None:
+    """Numeric cells of more than 15 digits: a household id or a village code that Excel
+    (or whatever wrote the file) stored as a number has lost its last digits."""
+    for column in cells.columns:
+        values = cells[column]
+        long = values.map(
+            lambda v: (
+                isinstance(v, int | float) and not isinstance(v, bool) and abs(v) >= EXACT_DIGITS
+            )
+        ).to_numpy(dtype=bool)
+        if long.any():
+            rows = np.flatnonzero(long) + 1
+            raise InputError(
+                f"{path}: sheet '{sheet}', column {_column_letter(int(column))}: numbers of "
+                f"more than 15 digits at {rows_summary(rows, values[long].tolist(), unit='row')}"
+                "; a number keeps only 15-16 digits, so such codes or ids have lost their last "
+                "digits: store the column as text in the export (or in Excel: format the "
+                "column as Text and type the codes again)"
+            )
+
+
+def _column_letter(index: int) -> str:
+    """Excel's name of the column at 0-based ``index``: A, B, ..., Z, AA, ..."""
+    name = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        name = chr(ord("A") + remainder) + name
+    return name
 
 
 _FORMULA = re.compile(rb"<f[ >/]")
@@ -172,12 +221,15 @@ def _sheet_part(package: zipfile.ZipFile, sheet: str) -> str | None:
     return None
 
 
-def _with_header(path: Path, grid: pd.DataFrame, header_row: int, unit: str) -> pd.DataFrame:
-    """The rows below ``header_row`` of a header-less grid, named by that row's cells."""
+def _with_header(path: Path, grid: pd.DataFrame, layout: TableLayout, unit: str) -> pd.DataFrame:
+    """The rows below the header of a header-less grid, named by the header's cells. The
+    grid starts at the file's first line (a workbook) or at the header (a CSV, read from
+    there: ``unit`` 'line')."""
+    header_row = layout.header_row if unit == "row" else 1
     if header_row > len(grid):
         raise InputError(
             f"{path}: header_row = {header_row}, but the table has only {len(grid)} "
-            f"{unit}(s); set [households] header_row to the {unit} holding the column names"
+            f"{unit}(s); {layout.fix('header_row', f'the {unit} holding the column names')}"
         )
     names = [str(name).strip() for name in grid.iloc[header_row - 1]]
     frame = grid.iloc[header_row:].reset_index(drop=True)
@@ -227,8 +279,8 @@ def read_table(
         return _without_blank_rows(_read_workbook(path, layout), None, layout.header_row)
     if layout.sheet is not None:
         raise InputError(
-            f"{path}: [{role}] sheet = '{layout.sheet}' is for workbooks (.xlsx, .xls), and "
-            "this is a text table; remove the sheet key"
+            f"{path}: {layout.section} sheet = '{layout.sheet}' is for workbooks (.xlsx, "
+            ".xls), and this is a text table; remove the sheet key"
         )
     raw = path.read_bytes()
     try:
@@ -254,7 +306,7 @@ def read_table(
         if layout.header_row > 1:
             raise InputError(
                 f"{path}: header_row = {layout.header_row}, but the file has fewer lines; "
-                f"set [{role}] header_row to the line holding the column names"
+                f"{layout.fix('header_row', 'the line holding the column names')}"
             ) from None
         raise InputError(
             f"{path}: cannot read the table (the file is empty); check the file"
@@ -262,16 +314,12 @@ def read_table(
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         title = re.search(r"Expected 1 fields in line (\d+)", message)
-        fix = (
-            f"if the lines above it hold a title, set [{role}] header_row to the line with "
-            "the column names"
-            if title
-            else "check the file"
-        )
+        to_header = layout.fix("header_row", "the line with the column names")
+        fix = f"if the lines above it hold a title, {to_header}" if title else "check the file"
         raise InputError(
             f"{path}: cannot read the table ({shorten(message, 120)}); {fix}"
         ) from None
-    frame = _with_header(path, grid, 1, "line")
+    frame = _with_header(path, grid, layout, "line")
     return _without_blank_rows(frame, raw, layout.header_row)
 
 

@@ -44,7 +44,7 @@ def read_villages(
             "set [villages] id_field/name_field/township_field to the right names"
         )
     frame = _in_declared_crs(frame, path, crs)
-    codes = _codes(frame[id_field], id_field, path, unique=code_digits is None)
+    codes = _codes(frame[id_field], id_field, path)
     geoms = _polygons(np.asarray(frame.geometry.values), codes, path, problems)
     township = (
         frame[township_field].astype("string").fillna("").to_numpy(dtype=object)
@@ -65,15 +65,26 @@ def read_villages(
     return _cut_codes(villages, code_digits, path, problems)
 
 
+VILLAGE_SUFFIXES = ("村", "社区", "村委会", "居委会", "村民委员会", "居民委员会")
+"""How a village's (or a neighbourhood's) own name ends: a shared beginning that ends so
+is the village's name; one that does not ('红' of 红星村 and 红旗村) is not."""
+
+
 def _common_name(names: list[str]) -> str:
-    """The part the names of the features dissolved into one village share ('城关村' of
-    '城关村一组' and '城关村二组'), or the first name when they share none."""
-    first, last = min(names), max(names)  # the sorted extremes differ first
+    """The name of the village that features dissolved into one make: the beginning their
+    names share when it is a village's name ('城关村' of '城关村一组' and '城关村二组'),
+    else the most common of their names."""
+    named = [name for name in names if name.strip()]
+    if not named:
+        return ""
+    first, last = min(named), max(named)  # the sorted extremes differ first
     shared = "".join(
         a for a, _ in takewhile(lambda pair: pair[0] == pair[1], zip(first, last, strict=False))
     )
     prefix = shared.strip(" -_·")
-    return prefix or names[0]
+    if prefix in named or prefix.endswith(VILLAGE_SUFFIXES):
+        return prefix
+    return max(set(named), key=lambda name: (named.count(name), -named.index(name)))
 
 
 def _cut_codes(
@@ -171,9 +182,8 @@ EXACT_FLOAT_LIMIT = 2.0**53
 """Whole numbers up to this are exact in a float; longer codes stored as floats lost digits."""
 
 
-def _codes(field: pd.Series, id_field: str, path: Path, *, unique: bool = True) -> pd.Series:
-    """The village codes as text: present, printable and (unless ``unique`` is False, for
-    codes that are cut and dissolved) unique."""
+def _codes(field: pd.Series, id_field: str, path: Path) -> pd.Series:
+    """The village codes as text: present, printable and unique (before any cutting)."""
     lines = np.arange(len(field)) + 1
     if pd.api.types.is_float_dtype(field) and (field.dropna() % 1 == 0).all():
         if (field.dropna().abs() >= EXACT_FLOAT_LIMIT).any():
@@ -199,7 +209,7 @@ def _codes(field: pd.Series, id_field: str, path: Path, *, unique: bool = True) 
             "codes are printable text: remove those characters"
         )
     duplicated = codes.duplicated(keep=False).to_numpy()
-    if unique and duplicated.any():
+    if duplicated.any():
         raise InputError(
             f"{path}: village code repeated at "
             f"{rows_summary(lines[duplicated], codes[duplicated].tolist(), unit='feature')}; "

@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader
 from hazardmap.outputs import figures
 from hazardmap.outputs.style import LEVEL_LABELS
 from hazardmap.outputs.style import number as _n
+from hazardmap.outputs.summary import when
 from hazardmap.vocabulary import HOUSING_TITLES, HOUSING_TYPES
 
 if TYPE_CHECKING:
@@ -204,13 +205,6 @@ def _change_rows(changes: pd.DataFrame | None, hazards: list[str]) -> list[dict[
     ]
 
 
-def _when(created: str | None) -> str:
-    """A manifest's ``created`` (ISO 8601, UTC) as a reader writes it."""
-    if created is None:
-        return "at a time its manifest does not record"
-    return created.replace("T", " ").replace("+00:00", " UTC")
-
-
 def _compared(comparison: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """What the run was compared with (the manifest's ``comparison``), as the report shows
     it: the folder, when it ran, the inputs that differ (SHA-256 cut to 12 characters) and
@@ -226,7 +220,7 @@ def _compared(comparison: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {
         "folder": comparison["baseline"],
         "previous_run": comparison["baseline_is_previous_run"],
-        "created": _when(comparison["baseline_created"]),
+        "created": when(comparison["baseline_created"]),
         "manifest": short(comparison["baseline_manifest_sha256"]),
         "min_returns": f"{comparison['min_returns']:g}",
         "inputs": None
