@@ -14,7 +14,7 @@ import pytest
 import hazardmap
 from hazardmap import cache, digests
 from hazardmap.cache import OverlayCache
-from hazardmap.config import Config, LayerConfig
+from hazardmap.config import Config, FrequencyConfig, LayerConfig
 from hazardmap.digests import file_digest
 
 
@@ -130,3 +130,22 @@ def test_the_key_ignores_what_does_not_shape_the_overlay(config: Config) -> None
     layer = config.layer("slope")
     retitled = with_settings(layer, title="Landslides", units="index")
     assert OverlayCache.layer_key(config, retitled) == OverlayCache.layer_key(config, layer)
+
+
+def test_a_class_layer_keys_on_its_classes(config: Config) -> None:
+    """The classes decide a class layer's village shares and the values it refuses; the
+    probabilities do not touch the overlay."""
+    layer = config.layer("slope")
+    classes = with_settings(
+        layer, frequency=FrequencyConfig(type="classes", points=((1, 0.01), (2, 0.05)))
+    )
+    more = with_settings(
+        layer, frequency=FrequencyConfig(type="classes", points=((1, 0.01), (2, 0.05), (3, 0.1)))
+    )
+    dearer = with_settings(
+        layer, frequency=FrequencyConfig(type="classes", points=((1, 0.02), (2, 0.09)))
+    )
+    key = OverlayCache.layer_key
+    assert key(config, classes) != key(config, layer)
+    assert key(config, more) != key(config, classes)
+    assert key(config, dearer) == key(config, classes)

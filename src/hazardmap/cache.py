@@ -33,6 +33,13 @@ LAYER_SETTINGS = frozenset(
 the raster's digest)."""
 
 
+def _classes(layer: LayerConfig) -> list[float] | None:
+    """A class layer's classes: they decide its village shares and which values are
+    refused; None for other layers, whose frequency rule does not touch the overlay."""
+    frequency = layer.spec.hazard_params().frequency
+    return frequency.class_values().tolist() if frequency.is_classes else None
+
+
 @lru_cache(maxsize=1)
 def code_digest() -> str:
     """SHA-256 over every .py file of the hazardmap package in use (relative path and
@@ -81,6 +88,7 @@ class OverlayCache:
                 "households": file_digest(config.households_path),
                 "households_settings": settings.households.model_dump(mode="json"),
                 "layer": layer.spec.model_dump(mode="json", include=set(LAYER_SETTINGS)),
+                "classes": _classes(layer),
                 "min_area_share": settings.risk.min_area_share,
             }
         )

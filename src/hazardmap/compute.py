@@ -102,6 +102,10 @@ def village_table(
         table[f"{name}_mean"] = overlay.mean
         table[f"{name}_max"] = overlay.maximum
         table[f"{name}_level"] = overlay.level
+        if overlay.class_shares is not None:
+            frequency = inputs.config.layer(name).spec.hazard_params().frequency
+            for j, value in enumerate(frequency.class_values()):
+                table[f"{name}_share_{value:g}"] = overlay.class_shares[:, j]
         table[f"{name}_expected_returns"] = table.pop(f"{name}_expected_returns")
     return gpd.GeoDataFrame(table, geometry=villages.geometry.to_crs(4326).values, crs=4326)
 

@@ -356,14 +356,16 @@ class FrequencyConfig(_Strict):
 
     @model_validator(mode="after")
     def _fits_type(self) -> FrequencyConfig:
-        if self.type == "table":
+        if self.type in ("table", "classes"):
             if self.points is None:
-                raise ValueError("type = 'table' needs points = [[x, p], ...]")
-            _check_curve(self.points, "frequency points")
+                pairs = "[[x, p], ...]" if self.type == "table" else "[[class, p], ...]"
+                raise ValueError(f"type = '{self.type}' needs points = {pairs}")
+            if self.type == "table" or len(self.points) > 1:
+                _check_curve(self.points, "frequency points")
             if not all(0.0 <= p <= 1.0 for _, p in self.points):
                 raise ValueError("frequency points must have probabilities in [0, 1]")
         elif self.points is not None:
-            raise ValueError(f"points only apply to type = 'table', not '{self.type}'")
+            raise ValueError(f"points only apply to type = 'table' or 'classes', not '{self.type}'")
         if self.type == "rate" and self.damaging_fraction is None:
             raise ValueError("type = 'rate' needs damaging_fraction (share of events that damage)")
         if self.type != "rate" and self.damaging_fraction is not None:
@@ -443,6 +445,11 @@ class LayerFile(_Strict):
                 )
         if self.crs_override and self.crs is None:
             raise ValueError("crs_override = true needs crs, the CRS that replaces the file's")
+        if self.frequency.type == "classes" and self.sampling == "bilinear":
+            raise ValueError(
+                "sampling = 'bilinear' would blend classes into values that are none; a "
+                "class layer samples the nearest cell: remove the key or set 'nearest'"
+            )
         return self
 
     def hazard_params(self) -> HazardParams:

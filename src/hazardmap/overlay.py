@@ -23,7 +23,7 @@ from pyproj import CRS
 from hazardmap.cache import CacheEntry, OverlayCache
 from hazardmap.config import LayerConfig
 from hazardmap.errors import InputError
-from hazardmap.model.villages import hazard_level
+from hazardmap.model.villages import hazard_level, village_class
 from hazardmap.problems import Problems
 from hazardmap.raster import (
     Grid,
@@ -51,20 +51,32 @@ class LayerOverlay:
     level: np.ndarray
     value: np.ndarray
     image: MapImage
+    class_shares: np.ndarray | None = None
+    """A class layer's (villages x classes) share of each village's area with data in each
+    class (its mean is then NaN: a mean class means nothing); None for other layers."""
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The overlay as named arrays, for the cache."""
+        shares = {} if self.class_shares is None else {"class_shares": self.class_shares}
         return {
             "mean": self.mean,
             "max": self.maximum,
             "level": self.level,
             "value": self.value,
+            **shares,
             **_image_arrays(self.image),
         }
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> LayerOverlay:
-        return cls(arrays["mean"], arrays["max"], arrays["level"], arrays["value"], _image(arrays))
+        return cls(
+            arrays["mean"],
+            arrays["max"],
+            arrays["level"],
+            arrays["value"],
+            _image(arrays),
+            arrays.get("class_shares"),
+        )
 
 
 def _image_arrays(image: MapImage) -> dict[str, np.ndarray]:
@@ -136,7 +148,10 @@ class Overlayer:
         breaks = tuple(float(b) for b in layer.spec.levels)
         limits = layer.spec.valid_range
         checks = () if limits is None else (limits[0], float(np.nextafter(limits[1], np.inf)))
-        zonal = ZonalJob(self._zones(grid), Coverage.FRACTION, breaks + checks)
+        frequency = layer.spec.hazard_params().frequency
+        classes = frequency.class_values() if frequency.is_classes else np.empty(0)
+        edges = tuple(float(e) for c in classes for e in (c, np.nextafter(c, np.inf)))
+        zonal = ZonalJob(self._zones(grid), Coverage.FRACTION, breaks + checks + edges)
         sampled = PointJob(self._points(grid, layer.spec.sampling))
         with open_source(layer.raster_path, **layer.source_options()) as source:
             scan(source, [zonal], [sampled])
@@ -150,17 +165,53 @@ class Overlayer:
         if limits is not None:
             self._check_range(layer, red.weight, red.weight_above, len(breaks))
         shares = np.column_stack([red.frac_above(b) for b in breaks])
-        mean = red.mean()
         level = hazard_level(np.nan_to_num(shares), has_data, self.min_area_share)
         value = sampled.result()
         by_village = ~(np.isfinite(self.x) & np.isfinite(self.y))
-        value[by_village] = mean[self.village_index[by_village]]
+        class_shares = None
+        if frequency.is_classes:
+            first = len(breaks) + len(checks)
+            exact = red.weight_above[:, first::2] - red.weight_above[:, first + 1 :: 2]
+            self._check_classes(layer, classes, red.weight, exact, value)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                class_shares = exact / red.weight[:, None]
+            mean = np.full(len(red.weight), np.nan)
+            village_value = village_class(class_shares, classes, self.min_area_share)
+        else:
+            mean = village_value = red.mean()
+        value[by_village] = village_value[self.village_index[by_village]]
         self._report_missing(layer, value, has_data)
         self._report_clamped(layer, value)
         image = layer_image(
             layer.raster_path, breaks, options=SourceOptions(**layer.source_options())
         )
-        return LayerOverlay(mean, red.maximum, level, value, image)
+        return LayerOverlay(mean, red.maximum, level, value, image, class_shares)
+
+    def _check_classes(
+        self,
+        layer: LayerConfig,
+        classes: np.ndarray,
+        weight: np.ndarray,
+        exact: np.ndarray,
+        value: np.ndarray,
+    ) -> None:
+        """Every value under the villages and at the households must be a class: any
+        other would be interpolated or dropped, never a class's probability."""
+        stray_area = weight - exact.sum(axis=1)
+        stray_points = np.isfinite(value) & ~np.isin(value, classes)
+        spread = stray_area > 1e-9 * np.maximum(weight, 1.0)
+        if not spread.any() and not stray_points.any():
+            return
+        share = float(stray_area[spread].sum() / weight.sum())
+        found = sorted({float(v) for v in value[stray_points]})[:5]
+        seen = f" (households sit on {found})" if found else ""
+        raise InputError(
+            f"{layer.raster_path}: values that are no class of [frequency] points cover "
+            f"{share:.1%} of the villages' area in {int(spread.sum())} village(s){seen}; "
+            f"every value must be one of the classes {[float(c) for c in classes]}: add "
+            "the missing classes to the points, or declare a value that means no data with "
+            f"nodata in {layer.file.name}"
+        )
 
     def _check_range(
         self, layer: LayerConfig, weight: np.ndarray, above: np.ndarray, n_breaks: int

@@ -247,8 +247,9 @@ def check_coordinates(
         problems.warn(
             f"{source}: {int(placed.sum()):,} households ({placed.mean():.0%}) are placed by "
             f"their village ({int((~located).sum()):,} without coordinates, "
-            f"{int(outside.sum()):,} outside the county), so they take their village's mean "
-            "hazard values; check the coordinate columns ([households] lon_field, lat_field)"
+            f"{int(outside.sum()):,} outside the county), so they take their village's "
+            "hazard values (a layer's mean, or the class prevailing in a class layer); check "
+            "the coordinate columns ([households] lon_field and lat_field, or lonlat_field)"
         )
     cx, cy = system.convert(x, y)
     return CheckedCoordinates(cx, cy, system.crs, flags)

@@ -153,6 +153,8 @@ def _refuse_long_numbers(path: Path, sheet: str, cells: pd.DataFrame) -> None:
     (or whatever wrote the file) stored as a number has lost its last digits."""
     for column in cells.columns:
         values = cells[column]
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty", "boolean"):
+            continue  # text cells only (most columns): nothing to look at one by one
         long = values.map(
             lambda v: (
                 isinstance(v, int | float) and not isinstance(v, bool) and abs(v) >= EXACT_DIGITS

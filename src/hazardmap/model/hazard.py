@@ -10,7 +10,7 @@ import numpy as np
 
 from hazardmap.vocabulary import HOUSING_TYPES, INCOME_COMPONENTS
 
-FrequencyType = Literal["probability", "rate", "table", "return_period"]
+FrequencyType = Literal["probability", "rate", "table", "return_period", "classes"]
 Curve = tuple[tuple[float, float], ...]
 DamageSpec = float | Curve
 
@@ -23,11 +23,23 @@ class Frequency:
     points: Curve = ()
     damaging_fraction: float = 1.0
 
+    @property
+    def is_classes(self) -> bool:
+        """Whether x is a class, mapped to its probability without interpolation."""
+        return self.type == "classes"
+
+    def class_values(self) -> np.ndarray:
+        """The classes of a ``classes`` rule, increasing."""
+        return np.asarray([x for x, _ in self.points], dtype=np.float64)
+
     def outside_domain(self, x: np.ndarray) -> np.ndarray:
         """Which intensities the rule can only clamp: beyond a table's ends, probabilities
-        outside [0, 1], negative rates, return periods under a year (NaN is not outside)."""
+        outside [0, 1], negative rates, return periods under a year, values that are no
+        class (NaN is not outside)."""
         x = np.asarray(x, dtype=np.float64)
         with np.errstate(invalid="ignore"):
+            if self.type == "classes":
+                return np.isfinite(x) & ~np.isin(x, self.class_values())
             if self.type == "table":
                 return (x < self.points[0][0]) | (x > self.points[-1][0])
             if self.type == "probability":
@@ -40,6 +52,8 @@ class Frequency:
         """The intensities the rule takes, in words."""
         if self.type == "table":
             return f"the table's x from {self.points[0][0]:g} to {self.points[-1][0]:g}"
+        if self.type == "classes":
+            return f"the classes {[float(c) for c in self.class_values()]}"
         return {
             "probability": "probabilities from 0 to 1",
             "rate": "rates of 0 or more",
@@ -56,6 +70,10 @@ class Frequency:
         if self.type == "table":
             xs, ps = np.asarray(self.points, dtype=np.float64).T
             return np.interp(x, xs, ps)
+        if self.type == "classes":  # the class's own probability; no class, no probability
+            xs, ps = np.asarray(self.points, dtype=np.float64).T
+            at = np.clip(np.searchsorted(xs, x), 0, len(xs) - 1)
+            return np.where(xs[at] == x, ps[at], np.nan)
         with np.errstate(divide="ignore"):
             return np.where(np.isnan(x), np.nan, 1.0 / np.maximum(x, 1.0))
 

@@ -69,3 +69,16 @@ def dominant_hazard(expected: np.ndarray, names: Sequence[str]) -> np.ndarray:
     best = np.argmax(expected, axis=1)
     labels = np.asarray(names, dtype=object)[best]
     return np.where(expected.max(axis=1) > 0, labels, "")
+
+
+def village_class(shares: np.ndarray, classes: np.ndarray, min_area_share: float) -> np.ndarray:
+    """A class layer's value for households placed by their village: the highest class
+    whose cells (of that class or above) cover at least ``min_area_share`` of the
+    village's area with data, as for the levels; NaN for a village without data. Never a
+    mean of classes, which would be no class at all."""
+    shares = np.nan_to_num(np.asarray(shares, dtype=np.float64))
+    at_or_above = np.cumsum(shares[:, ::-1], axis=1)[:, ::-1]
+    reaches = at_or_above >= min_area_share
+    highest = len(classes) - 1 - np.argmax(reaches[:, ::-1], axis=1)
+    value = np.asarray(classes, dtype=np.float64)[highest]
+    return np.where(reaches.any(axis=1), value, np.nan)
