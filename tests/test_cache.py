@@ -11,8 +11,17 @@ from affine import Affine
 from click.testing import CliRunner
 
 import hazardmap
+import hazardmap.inputs as inputs_module
 from hazardmap.cli import main
-from tests.helpers import CELL, ORIGIN, UTM, write_raster
+from tests.helpers import (
+    CACHE_FOLDER,
+    CELL,
+    ORIGIN,
+    UTM,
+    monitoring_export,
+    set_key,
+    write_raster,
+)
 
 
 @pytest.mark.slow  # five end-to-end runs of the tiny project
@@ -53,3 +62,33 @@ def test_changed_settings_invalidate_the_cache(tiny_project: Path) -> None:
     )
     result = hazardmap.run(tiny_project)
     assert result.reused_layers == ("dry",)
+
+
+def _no_reading(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the household table was read again")
+
+
+def test_an_unchanged_household_table_comes_from_the_cache(
+    tiny_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The monitoring export (a workbook, in a real county) is parsed once; its warnings
+    are told again when it comes from the cache."""
+    monitoring_export()(tiny_project)
+    latest = tiny_project.parent / "outputs" / "latest"
+    first = hazardmap.run(tiny_project)
+    households = (latest / "households.csv").read_bytes()
+    monkeypatch.setattr(inputs_module, "read_households", _no_reading)
+    second = hazardmap.run(tiny_project)
+    assert (latest / "households.csv").read_bytes() == households
+    assert second.warnings == first.warnings
+    set_key(tiny_project, "households.values", "housing", '{ "土房子" = "earth" }')
+    with pytest.raises(AssertionError, match="read again"):
+        hazardmap.run(tiny_project)  # another label: the table is read again
+
+
+def test_a_run_stopped_by_bad_input_caches_no_table(tiny_project: Path) -> None:
+    cache = tiny_project.parent / "outputs" / CACHE_FOLDER
+    set_key(tiny_project, "outputs", "dir", '"data"')  # refused: the folder holds inputs
+    with pytest.raises(hazardmap.HazardmapError):
+        hazardmap.run(tiny_project)
+    assert not cache.exists() and not (tiny_project.parent / CACHE_FOLDER).exists()

@@ -1,10 +1,11 @@
-"""A content-addressed cache of raster overlays, beside the outputs.
+"""A content-addressed cache of raster overlays and parsed household tables, beside the
+outputs.
 
-Overlaying a raster on the villages and households is the one costly step of a run. Its
-result depends only on the raster's bytes, the villages' and households' bytes and
-settings, a few layer settings and the code that computes it; those are hashed into a key,
-and the result is stored under it. A re-run after one raster changed recomputes that layer
-only.
+Overlaying a raster on the villages and households is the costly step of a run, and
+reading a large workbook the next. Each result depends only on the bytes of the files it
+reads, the settings that shape it and the code that computes it; those are hashed into a
+key, and the result is stored under it. A re-run after one raster changed recomputes that
+layer only; one after the household file changed reads it again.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from hazardmap.config import Config, LayerConfig, with_sidecars
+from hazardmap.config import Config, HouseholdsSection, LayerConfig, with_sidecars
 from hazardmap.digests import file_digest
 
 CACHE_FORMAT = 3
@@ -94,6 +96,20 @@ class OverlayCache:
         )
 
     @classmethod
+    def households_key(
+        cls, path: Path, settings: HouseholdsSection, business_split: Path | None
+    ) -> str:
+        """A household table as read and checked: its file, the settings that say how to
+        read it, and the business split table its income may be derived with."""
+        return cls._hash(
+            {
+                "households_table": file_digest(path),
+                "settings": settings.model_dump(mode="json"),
+                "business_split": None if business_split is None else file_digest(business_split),
+            }
+        )
+
+    @classmethod
     def relief_key(cls, backdrop: Path) -> str:
         """The map's shaded relief of an elevation raster."""
         return cls._hash({"relief": file_digest(backdrop)})
@@ -126,3 +142,25 @@ class OverlayCache:
                 old.unlink(missing_ok=True)
         except OSError:
             pass  # a cache that cannot be written only costs time
+
+
+def table_arrays(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A table's columns as arrays an .npz holds without pickling (text as unicode)."""
+    arrays = {}
+    for column in frame.columns:
+        values = frame[column].to_numpy()
+        arrays[f"column:{column}"] = values.astype(str) if values.dtype == object else values
+    return arrays
+
+
+def table_from_arrays(arrays: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The table :func:`table_arrays` stored, text columns as Python strings again."""
+    return pd.DataFrame(
+        {
+            name.removeprefix("column:"): values.astype(object)
+            if values.dtype.kind == "U"
+            else values
+            for name, values in arrays.items()
+            if name.startswith("column:")
+        }
+    )

@@ -10,6 +10,7 @@ raster scan all happen here; the scan itself is the overlay's (``overlay.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -20,6 +21,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from hazardmap.cache import CacheEntry, OverlayCache, table_arrays, table_from_arrays
 from hazardmap.clock import StageClock
 from hazardmap.config import (
     Config,
@@ -61,6 +63,39 @@ def read_village_input(
     )
 
 
+@dataclass
+class PendingCache:
+    """The cache a run reads from, and what it would store there: stored only once the
+    run has passed every check (a run that stops on bad input writes nothing)."""
+
+    cache: OverlayCache
+    pending: dict[str, CacheEntry] = field(default_factory=dict)
+
+    def households_key(self, path: Path, settings: HouseholdsSection, split: Path | None) -> str:
+        return self.cache.households_key(path, settings, split)
+
+    def store_pending(self) -> None:
+        for key, entry in self.pending.items():
+            self.cache.store(key, entry)
+        self.pending.clear()
+
+
+def _cached_table(
+    read: Callable[[], pd.DataFrame], cache: PendingCache, key: str, problems: Problems
+) -> pd.DataFrame | None:
+    """The household table from the cache, its warnings told again; else read, and kept
+    for the cache with the warnings reading it gave."""
+    hit = cache.cache.load(key)
+    if hit is not None:
+        problems.warn(*hit.warnings)
+        return table_from_arrays(hit.arrays)
+    before = len(problems.warnings)
+    table = problems.attempt(read)
+    if table is not None:
+        cache.pending[key] = CacheEntry(table_arrays(table), problems.warnings[before:])
+    return table
+
+
 def _business_splits(
     settings: HouseholdsSection, path: Path, project_file: Path, problems: Problems
 ) -> tuple[pd.DataFrame | None, Path | None, bool]:
@@ -89,23 +124,29 @@ def read_household_input(
     villages: tuple[gpd.GeoDataFrame, Path] | None,
     problems: Problems,
     code_digits: int | None = None,
+    cache: PendingCache | None = None,
 ) -> Households | None:
     """Households with checked coordinates, joined to the villages; without villages, the
-    file is still read and checked on its own (and None returned)."""
+    file is still read and checked on its own (and None returned). With ``cache``, a table
+    read before from the same bytes and settings is taken from it."""
     system = problems.attempt(
         lambda: parse_system(settings.crs, where=f"{project_file}: [households] crs")
     )
     splits, split_path, split_ok = _business_splits(settings, path, project_file, problems)
-    table = problems.attempt(
-        partial(
-            read_households,
-            path,
-            settings,
-            village_splits=splits,
-            check_splits=split_ok,
-            problems=problems,
-        )
+    read = partial(
+        read_households,
+        path,
+        settings,
+        village_splits=splits,
+        check_splits=split_ok,
+        problems=problems,
     )
+    if cache is None or not split_ok or not path.is_file():
+        table = problems.attempt(read)
+    else:
+        table = _cached_table(
+            read, cache, cache.households_key(path, settings, split_path), problems
+        )
     if system is None or table is None or villages is None or not split_ok:
         return None
     village_table, villages_path = villages
@@ -303,9 +344,13 @@ class InputsDraft:
 
 
 def read_inputs(
-    draft: ConfigDraft, problems: Problems, clock: StageClock | None = None
+    draft: ConfigDraft,
+    problems: Problems,
+    clock: StageClock | None = None,
+    cache: PendingCache | None = None,
 ) -> InputsDraft:
-    """Read and check every input the (possibly partly valid) project names."""
+    """Read and check every input the (possibly partly valid) project names; with
+    ``cache``, a household table read before is taken from it."""
     clock = clock or StageClock()
     read = InputsDraft()
     villages: VillagesSection | None = draft.sections.get("villages")
@@ -325,6 +370,7 @@ def read_inputs(
                 joined,
                 problems,
                 code_digits=None if villages is None else villages.code_digits,
+                cache=cache,
             )
         project = draft.sections.get("project")
         if read.households is not None and project is not None:

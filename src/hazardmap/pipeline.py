@@ -17,7 +17,7 @@ from hazardmap.clock import ProgressCallback, StageClock
 from hazardmap.compute import compute
 from hazardmap.config import Config, ConfigDraft, RiskSection, read_project
 from hazardmap.crs import WGS84
-from hazardmap.inputs import InputsDraft, assemble, config_draft, read_inputs
+from hazardmap.inputs import InputsDraft, PendingCache, assemble, config_draft, read_inputs
 from hazardmap.io.previous import read_baseline
 from hazardmap.outputs import write_outputs
 from hazardmap.outputs.manifest import input_files
@@ -32,13 +32,19 @@ CACHE_FOLDER = ".hazardmap-cache"
 """Beside the output folder: overlays reused by later runs (safe to delete)."""
 
 
+def _project(config: Config | str | Path, problems: Problems) -> ConfigDraft:
+    """The project file and its layers, every problem recorded in ``problems``."""
+    draft = config_draft(config) if isinstance(config, Config) else read_project(config, problems)
+    if draft.config is not None:
+        problems.warn(*draft.config.warnings)
+    return draft
+
+
 def _read(
     config: Config | str | Path, problems: Problems, clock: StageClock | None = None
 ) -> tuple[ConfigDraft, InputsDraft]:
     """The project and every input it names, every problem recorded in ``problems``."""
-    draft = config_draft(config) if isinstance(config, Config) else read_project(config, problems)
-    if draft.config is not None:
-        problems.warn(*draft.config.warnings)
+    draft = _project(config, problems)
     return draft, read_inputs(draft, problems, clock)
 
 
@@ -134,27 +140,31 @@ def run(
     clock = StageClock(progress)
     started = time.perf_counter()
     problems = Problems()
-    draft, read = _read(config, problems, clock)
-    baseline: Baseline | None = None
-    given: tuple[Path, str] | None = None
+    draft = _project(config, problems)
+    target = None
     if draft.config is not None:
         target = real_path(out) if out is not None else draft.config.outputs_dir
+    cache = PendingCache(OverlayCache(None if target is None else target.parent / CACHE_FOLDER))
+    read = read_inputs(draft, problems, clock, cache)
+    baseline: Baseline | None = None
+    given: tuple[Path, str] | None = None
+    if draft.config is not None and target is not None:
         given = _baseline(draft.config, target, compare_to)
         if given is not None:  # read now: an error in it must stop the run before it writes
             with problems.collecting():
                 baseline = read_baseline(given[0], problems, previous_run=False, source=given[1])
         _check_target(target, draft.config, problems, None if given is None else given[0])
     problems.raise_errors()
-    assert draft.config is not None  # else an error was raised
+    assert draft.config is not None and target is not None  # else an error was raised
     inputs = assemble(draft.config, read)
     with output_lock(target):
         recover(target)  # a run killed mid-swap is repaired before its outputs are read
         if given is None:
             baseline = read_baseline(target, problems, previous_run=True)
-        cache = OverlayCache(target.parent / CACHE_FOLDER)
         result = compute(
-            inputs, problems, clock, cache, baseline, input_files(inputs.config, inputs.grids)
+            inputs, problems, clock, cache.cache, baseline, input_files(inputs.config, inputs.grids)
         )
+        cache.store_pending()  # the household table, once the run is past every check
         with clock.stage("write outputs"):
             write_outputs(result, target, total_seconds=time.perf_counter() - started)
     return result.written_to(target, clock.timings)
