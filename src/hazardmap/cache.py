@@ -29,7 +29,18 @@ CACHE_FORMAT = 3
 KEEP_ENTRIES = 64  # the most recent entries kept; older ones are removed
 
 LAYER_SETTINGS = frozenset(
-    {"levels", "valid_range", "sampling", "crs", "crs_override", "band", "nodata"}
+    {
+        "levels",
+        "valid_range",
+        "sampling",
+        "crs",
+        "crs_override",
+        "band",
+        "nodata",
+        "source",
+        "variable",
+        "reduce",
+    }
 )
 """The layer file's keys that change an overlay's result (the raster's path is covered by
 the raster's digest)."""

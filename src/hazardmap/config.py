@@ -33,6 +33,7 @@ from hazardmap.errors import ConfigError, InputFileNotFoundError
 from hazardmap.gdal_names import split_netcdf_name
 from hazardmap.model.hazard import Curve, DamageSpec, Frequency, FrequencyType, HazardParams
 from hazardmap.model.interventions import Intervention
+from hazardmap.model.reduction import Reduction
 from hazardmap.paths import real_path
 from hazardmap.problems import Problems, shorten
 from hazardmap.vocabulary import (
@@ -373,11 +374,45 @@ class FrequencyConfig(_Strict):
         return self
 
 
+Month = Annotated[Count, Field(ge=1, le=12)]
+
+
+class ReduceSection(_Strict):
+    """How a cube becomes one value per cell (docs/model.md, "Hazard sources")."""
+
+    months: tuple[Month, ...] | None = None
+    years: tuple[Count, Count] | None = None
+    within_year: Literal["mean", "min", "max", "sum"]
+    across_years: str
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ReduceSection:
+        if self.months is not None and not self.months:
+            raise ValueError("months = [] keeps no month; list the months to keep, or remove it")
+        if self.months is not None and len(set(self.months)) != len(self.months):
+            raise ValueError(f"months {list(self.months)} names a month twice")
+        if self.years is not None and self.years[0] > self.years[1]:
+            raise ValueError(f"years {list(self.years)}: the first year comes after the last")
+        self.reduction().across()  # a ValueError naming what across_years should be
+        return self
+
+    def reduction(self) -> Reduction:
+        return Reduction(
+            within_year=self.within_year,
+            across_years=self.across_years,
+            months=self.months,
+            years=self.years,
+        )
+
+
 class LayerFile(_Strict):
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     title: str
     title_zh: str | None = None
+    source: Literal["raster", "cube"] = "raster"
     path: Path
+    variable: str | None = None
+    reduce: ReduceSection | None = None
     units: str | None = None
     sampling: Literal["nearest", "bilinear"] = "nearest"
     crs: str | None = None
@@ -445,6 +480,19 @@ class LayerFile(_Strict):
                 )
         if self.crs_override and self.crs is None:
             raise ValueError("crs_override = true needs crs, the CRS that replaces the file's")
+        if self.source == "cube":
+            if self.variable is None or self.reduce is None:
+                raise ValueError(
+                    "source = 'cube' needs variable (the NetCDF variable) and a [reduce] "
+                    "table (within_year, across_years; optional months, years)"
+                )
+            if self.band is not None:
+                raise ValueError("band is for rasters; a cube's variable is chosen by variable")
+        elif self.variable is not None or self.reduce is not None:
+            raise ValueError(
+                "variable and [reduce] are for source = 'cube'; a raster layer names a NetCDF "
+                "variable in its path ('NETCDF:\"file.nc\":variable')"
+            )
         if self.frequency.type == "classes" and self.sampling == "bilinear":
             raise ValueError(
                 "sampling = 'bilinear' would blend classes into values that are none; a "

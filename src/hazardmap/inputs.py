@@ -39,8 +39,9 @@ from hazardmap.io.income import read_business_split
 from hazardmap.paths import real_path
 from hazardmap.problems import Problems, names_summary, rows_summary
 from hazardmap.raster import Grid, open_source, zones_to_crs
+from hazardmap.raster.cube import reduce_cube, write_reduced
 from hazardmap.raster.images import check_backdrop
-from hazardmap.results import Inputs
+from hazardmap.results import Inputs, LayerSource
 
 UNCOVERED_TOLERANCE = 0.01
 """A raster may miss up to this share of the villages' area (a sliver along the edge)."""
@@ -298,9 +299,35 @@ def income_warnings(
     ]
 
 
-def open_grid(layer: LayerConfig) -> Grid:
+def open_layer(layer: LayerConfig, workdir: Path | None) -> LayerSource:
+    """What the engine will read for ``layer``: its raster, opened to learn its grid; or
+    its cube, reduced to one value per cell and written into ``workdir``."""
+    spec = layer.spec
+    if spec.source == "cube":
+        assert spec.variable is not None and spec.reduce is not None  # the layer file checks
+        if workdir is None:
+            raise ValueError("a cube layer is reduced into a work folder; give one")
+        cube = reduce_cube(
+            layer.raster_path,
+            spec.variable,
+            spec.reduce.reduction(),
+            declared_crs=spec.crs,
+            crs_override=spec.crs_override,
+            nodata=spec.nodata,
+            where=str(layer.file),
+        )
+        path = write_reduced(cube, workdir / f"{layer.name}.tif")
+        with open_source(path) as source:
+            grid = source.grid
+        derivation = {
+            "variable": spec.variable,
+            "reduction": spec.reduce.reduction().describe(spec.variable),
+            "years_used": list(cube.years_used),
+            "years_left_out": list(cube.years_left_out),
+        }
+        return LayerSource(path, {}, grid, derivation)
     with open_source(layer.raster_path, **layer.source_options()) as source:
-        return source.grid
+        return LayerSource(layer.raster_path, layer.source_options(), source.grid)
 
 
 def check_extent(
@@ -341,6 +368,7 @@ class InputsDraft:
     households: Households | None = None
     grids: dict[str, Grid] = field(default_factory=dict)
     zones: dict[str, np.ndarray] = field(default_factory=dict)
+    sources: dict[str, LayerSource] = field(default_factory=dict)
 
 
 def read_inputs(
@@ -348,9 +376,11 @@ def read_inputs(
     problems: Problems,
     clock: StageClock | None = None,
     cache: PendingCache | None = None,
+    workdir: Path | None = None,
 ) -> InputsDraft:
     """Read and check every input the (possibly partly valid) project names; with
-    ``cache``, a household table read before is taken from it."""
+    ``cache``, a household table read before is taken from it. Cube layers are reduced
+    into ``workdir``, a folder that lives as long as the run."""
     clock = clock or StageClock()
     read = InputsDraft()
     villages: VillagesSection | None = draft.sections.get("villages")
@@ -385,10 +415,11 @@ def read_inputs(
             )
     with clock.stage("open rasters"):
         for layer in draft.layers:
-            grid = problems.attempt(partial(open_grid, layer))
-            if grid is None:
+            opened = problems.attempt(partial(open_layer, layer, workdir))
+            if opened is None:
                 continue
-            read.grids[layer.name] = grid
+            read.sources[layer.name] = opened
+            read.grids[layer.name] = grid = opened.grid
             if read.villages is not None:
                 with problems.collecting():
                     check_extent(layer, grid, read.villages, read.zones)
@@ -416,4 +447,5 @@ def assemble(config: Config, read: InputsDraft) -> Inputs:
         households.village_index,
         read.grids,
         read.zones,
+        read.sources,
     )

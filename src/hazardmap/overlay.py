@@ -38,7 +38,7 @@ from hazardmap.raster import (
 from hazardmap.raster.images import layer_image, relief_image
 from hazardmap.raster.kernels import Coverage
 from hazardmap.raster.source import SourceOptions
-from hazardmap.results import Inputs, MapImage
+from hazardmap.results import Inputs, LayerSource, MapImage
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,8 @@ class Overlayer:
     problems: Problems
     zones: dict[str, np.ndarray] = field(default_factory=dict)
     """The villages in each raster CRS (by WKT), shared with the inputs' extent checks."""
+    sources: Mapping[str, LayerSource] = field(default_factory=dict)
+    """What to read for each layer (default: its raster, with its options)."""
     _pixel_zones: dict[tuple[object, ...], Any] = field(default_factory=dict)
     _pixel_points: dict[tuple[object, ...], Any] = field(default_factory=dict)
 
@@ -124,6 +126,7 @@ class Overlayer:
             min_area_share=inputs.config.settings.risk.min_area_share,
             problems=problems,
             zones=inputs.zones,
+            sources=inputs.sources,
         )
 
     def _zones(self, grid: Grid) -> Any:
@@ -153,7 +156,8 @@ class Overlayer:
         edges = tuple(float(e) for c in classes for e in (c, np.nextafter(c, np.inf)))
         zonal = ZonalJob(self._zones(grid), Coverage.FRACTION, breaks + checks + edges)
         sampled = PointJob(self._points(grid, layer.spec.sampling))
-        with open_source(layer.raster_path, **layer.source_options()) as source:
+        path, options = self._read_from(layer)
+        with open_source(path, **options) as source:
             scan(source, [zonal], [sampled])
         red = zonal.result()
         has_data = red.weight > 0
@@ -182,10 +186,16 @@ class Overlayer:
         value[by_village] = village_value[self.village_index[by_village]]
         self._report_missing(layer, value, has_data)
         self._report_clamped(layer, value)
-        image = layer_image(
-            layer.raster_path, breaks, options=SourceOptions(**layer.source_options())
-        )
+        image = layer_image(path, breaks, options=SourceOptions(**options))
         return LayerOverlay(mean, red.maximum, level, value, image, class_shares)
+
+    def _read_from(self, layer: LayerConfig) -> tuple[Path, dict[str, Any]]:
+        """The file the engine reads for ``layer`` and its options: the raster, or the
+        grid its cube was reduced to."""
+        source = self.sources.get(layer.name)
+        if source is None:
+            return layer.raster_path, layer.source_options()
+        return source.path, dict(source.options)
 
     def _check_classes(
         self,

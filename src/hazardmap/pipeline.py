@@ -6,9 +6,12 @@ notebook, or a benchmark) decides how to show it.
 
 from __future__ import annotations
 
+import tempfile
 import time
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,10 +29,15 @@ from hazardmap.outputs.target import check_target
 from hazardmap.overlay import Overlayer
 from hazardmap.paths import real_path
 from hazardmap.problems import Problems
-from hazardmap.results import Baseline, RunResult, ValidationReport
+from hazardmap.results import Baseline, Inputs, RunResult, ValidationReport
 
 CACHE_FOLDER = ".hazardmap-cache"
 """Beside the output folder: overlays reused by later runs (safe to delete)."""
+
+
+def _derivations(inputs: Inputs) -> dict[str, Mapping[str, Any] | None]:
+    """How each cube layer's grid was derived, for the manifest."""
+    return {name: source.derivation for name, source in inputs.sources.items()}
 
 
 def _project(config: Config | str | Path, problems: Problems) -> ConfigDraft:
@@ -41,11 +49,11 @@ def _project(config: Config | str | Path, problems: Problems) -> ConfigDraft:
 
 
 def _read(
-    config: Config | str | Path, problems: Problems, clock: StageClock | None = None
+    config: Config | str | Path, problems: Problems, workdir: Path
 ) -> tuple[ConfigDraft, InputsDraft]:
     """The project and every input it names, every problem recorded in ``problems``."""
     draft = _project(config, problems)
-    return draft, read_inputs(draft, problems, clock)
+    return draft, read_inputs(draft, problems, workdir=workdir)
 
 
 def _baseline(
@@ -90,6 +98,7 @@ def _scan(draft: ConfigDraft, read: InputsDraft, problems: Problems) -> None:
         min_area_share=risk.min_area_share,
         problems=problems,
         zones=read.zones,
+        sources=read.sources,
     )
     for layer in draft.layers:
         if layer.name in read.grids:
@@ -101,7 +110,13 @@ def validate(config: Config | str | Path) -> ValidationReport:
     than stopping at the first. Nothing is written and no risk is computed; the rasters
     are read over the villages, since that is how their coverage and values are checked."""
     problems = Problems()
-    draft, read = _read(config, problems)
+    with tempfile.TemporaryDirectory(prefix="hazardmap-") as work:  # reduced cubes
+        _validate(config, problems, Path(work))
+    return ValidationReport(tuple(problems.errors), tuple(problems.warnings))
+
+
+def _validate(config: Config | str | Path, problems: Problems, workdir: Path) -> None:
+    draft, read = _read(config, problems, workdir)
     if draft.config is not None:
         target = draft.config.outputs_dir
         given = _baseline(draft.config, target, None)
@@ -115,7 +130,6 @@ def validate(config: Config | str | Path) -> ValidationReport:
                 "restores the previous outputs before it writes"
             )
     _scan(draft, read, problems)
-    return ValidationReport(tuple(problems.errors), tuple(problems.warnings))
 
 
 def run(
@@ -139,13 +153,26 @@ def run(
     before anything is written."""
     clock = StageClock(progress)
     started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="hazardmap-") as work:  # reduced cubes
+        result, target = _run(config, out, compare_to, clock, Path(work), started)
+    return result.written_to(target, clock.timings)
+
+
+def _run(
+    config: Config | str | Path,
+    out: str | Path | None,
+    compare_to: str | Path | None,
+    clock: StageClock,
+    workdir: Path,
+    started: float,
+) -> tuple[RunResult, Path]:
     problems = Problems()
     draft = _project(config, problems)
     target = None
     if draft.config is not None:
         target = real_path(out) if out is not None else draft.config.outputs_dir
     cache = PendingCache(OverlayCache(None if target is None else target.parent / CACHE_FOLDER))
-    read = read_inputs(draft, problems, clock, cache)
+    read = read_inputs(draft, problems, clock, cache, workdir)
     baseline: Baseline | None = None
     given: tuple[Path, str] | None = None
     if draft.config is not None and target is not None:
@@ -162,9 +189,14 @@ def run(
         if given is None:
             baseline = read_baseline(target, problems, previous_run=True)
         result = compute(
-            inputs, problems, clock, cache.cache, baseline, input_files(inputs.config, inputs.grids)
+            inputs,
+            problems,
+            clock,
+            cache.cache,
+            baseline,
+            input_files(inputs.config, inputs.grids, _derivations(inputs)),
         )
         cache.store_pending()  # the household table, once the run is past every check
         with clock.stage("write outputs"):
             write_outputs(result, target, total_seconds=time.perf_counter() - started)
-    return result.written_to(target, clock.timings)
+    return result, target

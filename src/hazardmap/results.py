@@ -56,6 +56,8 @@ class Inputs:
     grids: Mapping[str, Grid]
     zones: dict[str, np.ndarray] = field(default_factory=dict)
     """The villages' polygons in each raster CRS (by WKT), moved once and shared."""
+    sources: Mapping[str, LayerSource] = field(default_factory=dict)
+    """What the engine reads for each layer (a raster, or a cube reduced to a grid)."""
 
     @cached_property
     def located(self) -> np.ndarray:
@@ -63,6 +65,19 @@ class Inputs:
         return np.isfinite(self.households["x"].to_numpy()) & np.isfinite(
             self.households["y"].to_numpy()
         )
+
+
+@dataclass(frozen=True)
+class LayerSource:
+    """What the raster engine reads for a layer: the layer's raster and the options it is
+    read with, or a cube reduced to a grid in a file of the run's own (then no options:
+    they were applied by the reduction), with how it was derived."""
+
+    path: Path
+    options: Mapping[str, Any]
+    grid: Grid
+    derivation: Mapping[str, Any] | None = None
+    """A cube's reduction: variable, the reduction in words, the years used and left out."""
 
 
 @dataclass(frozen=True)

@@ -49,9 +49,14 @@ def describe_file(path: Path, role: str, root: Path) -> dict[str, Any]:
     }
 
 
-def input_files(config: Config, grids: Mapping[str, Grid]) -> list[dict[str, Any]]:
+def input_files(
+    config: Config,
+    grids: Mapping[str, Grid],
+    derivations: Mapping[str, Mapping[str, Any] | None] | None = None,
+) -> list[dict[str, Any]]:
     """Every file the run read, with its role, size and SHA-256; each raster with its
-    grid (``grids``, by layer name)."""
+    grid (``grids``, by layer name), each cube with the grid it was reduced to and the
+    reduction (``derivations``, by layer name)."""
     root = config.root
     files = [describe_file(config.file, "project file", root)]
     files += [
@@ -62,7 +67,11 @@ def input_files(config: Config, grids: Mapping[str, Grid]) -> list[dict[str, Any
     if config.business_split_path is not None:
         files.append(describe_file(config.business_split_path, "business split", root))
     for layer in config.layers:
-        entry = describe_file(layer.raster_path, f"raster {layer.name}", root)
+        derivation = (derivations or {}).get(layer.name)
+        kind = "cube" if layer.spec.source == "cube" else "raster"
+        entry = describe_file(layer.raster_path, f"{kind} {layer.name}", root)
+        if derivation is not None:
+            entry["reduction"] = dict(derivation)
         grid = grids[layer.name]
         entry |= {
             "crs": grid.crs.to_string(),

@@ -121,14 +121,29 @@ def _housing_rows(households: pd.DataFrame) -> list[dict[str, str]]:
     return rows
 
 
-def _hazard_sections(villages: pd.DataFrame, titles: dict[str, str]) -> list[dict[str, Any]]:
-    """Per hazard: its expected returns per year and its top villages."""
+def _derived(layer: LayerConfig) -> str | None:
+    """One sentence on how a cube layer's values were derived (None for a raster)."""
+    spec = layer.spec
+    if spec.source != "cube" or spec.reduce is None or spec.variable is None:
+        return None
+    return (
+        f"Values derived from {layer.raster_path.name}, "
+        f"{spec.reduce.reduction().describe(spec.variable)} (the manifest lists the years used)."
+    )
+
+
+def _hazard_sections(
+    villages: pd.DataFrame, titles: dict[str, str], derived: Mapping[str, str | None]
+) -> list[dict[str, Any]]:
+    """Per hazard: its expected returns per year, how its values were derived (a cube),
+    and its top villages."""
     sections = []
     for h, title in titles.items():
         ranked = villages.sort_values(f"{h}_expected_returns", ascending=False)
         sections.append(
             {
                 "title": title,
+                "derived": derived.get(h),
                 "expected": _n(villages[f"{h}_expected_returns"].sum()),
                 "top": [
                     {
@@ -265,7 +280,7 @@ def write_report(
         created=created,
         line=_n(monitoring_line, 0),
         headline=_headline(households, villages),
-        hazards=_hazard_sections(villages, titles),
+        hazards=_hazard_sections(villages, titles, {lay.name: _derived(lay) for lay in layers}),
         maps=maps,
         charts=charts,
         top_villages=_village_rows(villages, titles),
