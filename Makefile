@@ -33,11 +33,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-## bench: the demo run by stage, the raster engine beside the peer tools, the map in a browser
+## bench: the demo run by stage, the raster engine beside the peer tools, the map in a browser, a cube's reduction
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_demo.py
 	$(BIN)/python benchmarks/bench_raster.py
 	$(BIN)/python benchmarks/bench_map.py
+	$(BIN)/python benchmarks/bench_cube.py
 
 clean:
 	rm -rf $(VENV) outputs/latest benchmarks/data benchmarks/results

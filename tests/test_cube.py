@@ -91,7 +91,8 @@ def test_longitudes_past_180_and_a_second_variable(tmp_path: Path) -> None:
     [
         ("variable", r"no variable 'spie' \(the file holds \['spei'\]\)"),
         ("no time", r"has no time axis"),
-        ("years", r"keeps no time step .* the cube runs from 2001 to 2010"),
+        ("years", r"years = \[1950, 1960\], but the cube runs from 2001 to 2010"),
+        ("months", r"keeps no time step \(months \[6\]; the cube runs from 2001 to 2010\)"),
     ],
 )
 def test_bad_cubes_are_one_line(tmp_path: Path, change: str, expected: str) -> None:
@@ -109,6 +110,14 @@ def test_bad_cubes_are_one_line(tmp_path: Path, change: str, expected: str) -> N
         variable = "spie"
     if change == "years":
         reduction = Reduction(within_year="min", across_years="mean", years=(1950, 1960))
+    if change == "months":  # a cube of winters only, asked for June
+        path.unlink()
+        winter = np.isin(MONTHS.month, (12, 1, 2))
+        xr.Dataset(
+            {"spei": (("time", "lat", "lon"), values[winter])},
+            coords={"time": MONTHS[winter], "lat": LAT, "lon": LON},
+        ).to_netcdf(path, engine="h5netcdf")
+        reduction = Reduction(within_year="min", across_years="mean", months=(6,))
     with pytest.raises(HazardmapError, match=expected):
         reduce_cube(path, variable, reduction)
 

@@ -143,11 +143,11 @@ def reduce_cube(
             )
         crs = _crs(dataset, data, declared_crs, crs_override, x, path)
         # a year of months per dask chunk: read and reduced piece by piece, in bounded memory
-        data = data.transpose(time, y, x).chunk({time: MONTHS_PER_YEAR}).astype(np.float64)
+        data = data.transpose(time, y, x).chunk({time: MONTHS_PER_YEAR})
         if nodata is not None:
             data = data.where(data != nodata)
         kept, years_used, left_out = _selected(data, time, reduction, path)
-        annual = _within_year(kept, time, reduction.within_year)
+        annual = _within_year(kept, time, reduction.within_year).astype(np.float64)
         reduced = _across_years(annual, reduction).compute()
         values, transform = _north_up(reduced, x, y, crs, path)
     return ReducedCube(values, transform, crs, years_used, left_out)
@@ -163,7 +163,14 @@ def _selected(
     keep &= np.isin(stamps.month.values, months)
     years = stamps.year.values
     if reduction.years is not None:
-        keep &= (years >= reduction.years[0]) & (years <= reduction.years[1])
+        first, last = reduction.years
+        if years.min() > first or years.max() < last:
+            raise InputError(
+                f"{path}: [reduce] years = [{first}, {last}], but the cube runs from "
+                f"{int(years.min())} to {int(years.max())}; ask for years the cube holds, or "
+                "remove the key to use them all"
+            )
+        keep &= (years >= first) & (years <= last)
     if not keep.any():
         first, last = int(years.min()), int(years.max())
         raise InputError(
