@@ -137,3 +137,33 @@ def test_a_village_value_from_a_class_layer_never_interpolates(
     assert code == 0, err
     values = pd.read_csv(tmp_path / "o" / "households.csv", encoding="utf-8-sig")["slope_value"]
     assert set(values.dropna()) <= {1.0, 2.0, 3.0, 4.0}
+
+
+def test_fractional_classes_in_a_float32_raster() -> None:
+    """A float32 raster stores the class 0.1 as 0.10000000149: it is still class 0.1."""
+    fractional = Frequency(type="classes", points=((0.1, 0.01), (0.2, 0.05)))
+    stored = np.array([0.1, 0.2, 0.15], dtype=np.float32).astype(np.float64)
+    assert fractional.annual_probability(stored)[:2].tolist() == [0.01, 0.05]
+    assert np.isnan(fractional.annual_probability(stored)[2])
+    assert fractional.outside_domain(stored).tolist() == [False, False, True]
+
+
+@pytest.mark.parametrize(
+    ("points", "levels", "expected"),
+    [
+        ((), (2, 3, 4), r"needs at least one point"),
+        (POINTS, (0.3, 0.5, 0.7), r"levels \[0.3, 0.5, 0.7\] lie outside the classes 1 to 4"),
+        (POINTS, (10, 20, 30), r"lie outside the classes"),
+    ],
+)
+def test_classes_and_levels_that_cannot_work_are_config_errors(
+    points: tuple[tuple[float, float], ...], levels: tuple[float, float, float], expected: str
+) -> None:
+    with pytest.raises(ValueError, match=expected):
+        LayerFile(
+            name="slope",
+            title="t",
+            path=Path("x.tif"),
+            levels=levels,
+            frequency={"type": "classes", "points": points},
+        )

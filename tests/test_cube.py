@@ -184,3 +184,60 @@ def test_a_cube_without_its_variable_touches_nothing(tiny_project: Path) -> None
     assert code == 1 and "Traceback" not in out + err and err.count("error:") == 1, err
     assert "spei.nc: no variable 'spi' (the file holds ['spei']); set variable in" in err
     assert tree_digest(tiny_project.parent) == before
+
+
+# ------------------------------------------------------- found by a hostile-input pass
+def test_float32_coordinates_and_values_as_cf_files_store_them(tmp_path: Path) -> None:
+    """Float32 coordinates carry rounding noise; a float32 -1.3 is at or below -1.3."""
+    values = np.full((len(MONTHS), 3, 4), -1.3, dtype=np.float32)
+    lat = (35.0 + 0.05 * np.arange(3)).astype(np.float32)
+    lon = (105.0 + 0.05 * np.arange(4)).astype(np.float32)
+    path = write_cube(tmp_path / "c.nc", values, lat, lon)
+    reduction = Reduction(within_year="min", across_years="share_below(-1.3)")
+    cube = reduce_cube(path, "spei", reduction)
+    assert cube.values == pytest.approx(np.ones((3, 4)))
+    assert cube.transform.a == pytest.approx(0.05, rel=1e-4)  # as exact as float32 is
+
+
+def test_a_noleap_calendar_and_undecodable_time(tmp_path: Path) -> None:
+    import cftime
+
+    stamps = [cftime.DatetimeNoLeap(2001 + m // 12, m % 12 + 1, 1) for m in range(120)]
+    values = severe_years(np.full((3, 4), 0.3))
+    xr.Dataset(
+        {"spei": (("time", "lat", "lon"), values)},
+        coords={"time": stamps, "lat": LAT, "lon": LON},
+    ).to_netcdf(tmp_path / "noleap.nc", engine="h5netcdf")
+    reduction = Reduction(within_year="min", across_years="share_below(-1.5)")
+    assert reduce_cube(tmp_path / "noleap.nc", "spei", reduction).values == pytest.approx(
+        np.full((3, 4), 0.3)
+    )
+    months = xr.Dataset(
+        {"spei": (("time", "lat", "lon"), values)},
+        coords={"time": ("time", np.arange(120), {"units": "months since 2001-01-01"})},
+    )
+    months.to_netcdf(tmp_path / "months.nc", engine="h5netcdf")
+    with pytest.raises(
+        HazardmapError, match=r"its time axis cannot be decoded .*not 'months since'"
+    ):
+        reduce_cube(tmp_path / "months.nc", "spei", reduction)
+
+
+def test_a_month_given_twice_is_refused(tmp_path: Path) -> None:
+    values = severe_years(np.full((3, 4), 0.1))
+    stamps = MONTHS.append(MONTHS[:1])
+    xr.Dataset(
+        {"spei": (("time", "lat", "lon"), np.concatenate([values, values[:1]]))},
+        coords={"time": stamps, "lat": LAT, "lon": LON},
+    ).to_netcdf(tmp_path / "c.nc", engine="h5netcdf")
+    with pytest.raises(HazardmapError, match=r"\['2001-01-01 00:00:00'\] appear more than once"):
+        reduce_cube(tmp_path / "c.nc", "spei", Reduction(within_year="mean", across_years="mean"))
+
+
+def test_cells_without_data_are_missing_without_a_warning(tmp_path: Path) -> None:
+    values = severe_years(np.full((3, 4), 0.1))
+    values[:, 0, 0] = np.nan
+    path = write_cube(tmp_path / "c.nc", values, LAT, LON)
+    reduction = Reduction(within_year="min", across_years="share_below(-1.5)")
+    cube = reduce_cube(path, "spei", reduction)  # pytest turns a RuntimeWarning into an error
+    assert np.isnan(cube.values[-1, 0]) and np.isfinite(cube.values).sum() == 11

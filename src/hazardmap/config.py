@@ -361,6 +361,8 @@ class FrequencyConfig(_Strict):
             if self.points is None:
                 pairs = "[[x, p], ...]" if self.type == "table" else "[[class, p], ...]"
                 raise ValueError(f"type = '{self.type}' needs points = {pairs}")
+            if not self.points:
+                raise ValueError(f"type = '{self.type}' needs at least one point")
             if self.type == "table" or len(self.points) > 1:
                 _check_curve(self.points, "frequency points")
             if not all(0.0 <= p <= 1.0 for _, p in self.points):
@@ -493,6 +495,14 @@ class LayerFile(_Strict):
                 "variable and [reduce] are for source = 'cube'; a raster layer names a NetCDF "
                 "variable in its path ('NETCDF:\"file.nc\":variable')"
             )
+        if self.frequency.type == "classes" and self.frequency.points:
+            lowest, highest = self.frequency.points[0][0], self.frequency.points[-1][0]
+            if not any(lowest < b <= highest for b in self.levels):
+                raise ValueError(
+                    f"levels {list(self.levels)} lie outside the classes {lowest:g} to "
+                    f"{highest:g}, so every village would get the same level; give levels "
+                    "among the classes, e.g. the three highest classes"
+                )
         if self.frequency.type == "classes" and self.sampling == "bilinear":
             raise ValueError(
                 "sampling = 'bilinear' would blend classes into values that are none; a "

@@ -153,7 +153,12 @@ class Overlayer:
         checks = () if limits is None else (limits[0], float(np.nextafter(limits[1], np.inf)))
         frequency = layer.spec.hazard_params().frequency
         classes = frequency.class_values() if frequency.is_classes else np.empty(0)
-        edges = tuple(float(e) for c in classes for e in (c, np.nextafter(c, np.inf)))
+        near = frequency.class_tolerance() if frequency.is_classes else np.empty(0)
+        edges = tuple(  # a class's cells: from just below it to just above it
+            float(e)
+            for c, t in zip(classes, near, strict=True)
+            for e in (c - t, np.nextafter(c + t, np.inf))
+        )
         zonal = ZonalJob(self._zones(grid), Coverage.FRACTION, breaks + checks + edges)
         sampled = PointJob(self._points(grid, layer.spec.sampling))
         path, options = self._read_from(layer)
@@ -174,6 +179,7 @@ class Overlayer:
         by_village = ~(np.isfinite(self.x) & np.isfinite(self.y))
         class_shares = None
         if frequency.is_classes:
+            value = frequency.snap_to_classes(value)
             first = len(breaks) + len(checks)
             exact = red.weight_above[:, first::2] - red.weight_above[:, first + 1 :: 2]
             self._check_classes(layer, classes, red.weight, exact, value)

@@ -248,7 +248,8 @@ def check_coordinates(
             f"{source}: {int(placed.sum()):,} households ({placed.mean():.0%}) are placed by "
             f"their village ({int((~located).sum()):,} without coordinates, "
             f"{int(outside.sum()):,} outside the county), so they take their village's "
-            "hazard values (a layer's mean, or the class prevailing in a class layer); check "
+            "hazard values (a layer's mean; in a class layer, the highest class covering "
+            "[risk] min_area_share of the village); check "
             "the coordinate columns ([households] lon_field and lat_field, or lonlat_field)"
         )
     cx, cy = system.convert(x, y)

@@ -12,6 +12,7 @@ one "lon,lat" column (``lonlat_field``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -92,8 +93,10 @@ class _Checker:
         mapped = values[codes]
         bad = np.array([value is None for value in values], dtype=bool)[codes]
         if bad.any():
-            example = raw[bad].iloc[0]
-            example = example if len(example) <= 40 else example[:40] + "..."
+            label = raw[bad].iloc[0]
+            label = label if len(label) <= 40 else label[:40] + "..."
+            # a TOML string; a label holding line or control characters fully escaped
+            example = json.dumps(label, ensure_ascii=not label.isprintable())
             value = f'"{known[-1]}"' if known else "true"
             expected = f"one of {list(known)}" if known else "true or false (1/0, 是/否)"
             self.fail(
@@ -101,7 +104,7 @@ class _Checker:
                 bad,
                 f"{expected} or a label hazardmap knows (docs/configuration.md)",
                 f"map the file's own labels under [households.values], e.g. "
-                f'{field} = {{ "{example}" = {value} }}',
+                f"{field} = {{ {example} = {value} }}",
             )
         return mapped
 

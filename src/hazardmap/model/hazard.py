@@ -12,6 +12,8 @@ from hazardmap.vocabulary import HOUSING_TYPES, INCOME_COMPONENTS
 
 FrequencyType = Literal["probability", "rate", "table", "return_period", "classes"]
 Curve = tuple[tuple[float, float], ...]
+CLASS_TOLERANCE = 1e-6
+"""Relative distance within which a value is a class (float32 keeps about 7 digits)."""
 DamageSpec = float | Curve
 
 
@@ -32,6 +34,19 @@ class Frequency:
         """The classes of a ``classes`` rule, increasing."""
         return np.asarray([x for x, _ in self.points], dtype=np.float64)
 
+    def class_tolerance(self) -> np.ndarray:
+        """How far a value may lie from each class and still be it: a float32 raster
+        stores the class 0.1 as 0.10000000149 (one part in ten million)."""
+        return CLASS_TOLERANCE * np.maximum(1.0, np.abs(self.class_values()))
+
+    def snap_to_classes(self, x: np.ndarray) -> np.ndarray:
+        """Values within a class's tolerance become that class; others stay as they are
+        (and are refused by the overlay: never a neighbouring class)."""
+        x = np.array(x, dtype=np.float64)
+        for value, tolerance in zip(self.class_values(), self.class_tolerance(), strict=True):
+            x[np.abs(x - value) <= tolerance] = value
+        return x
+
     def outside_domain(self, x: np.ndarray) -> np.ndarray:
         """Which intensities the rule can only clamp: beyond a table's ends, probabilities
         outside [0, 1], negative rates, return periods under a year, values that are no
@@ -39,7 +54,7 @@ class Frequency:
         x = np.asarray(x, dtype=np.float64)
         with np.errstate(invalid="ignore"):
             if self.type == "classes":
-                return np.isfinite(x) & ~np.isin(x, self.class_values())
+                return np.isfinite(x) & ~np.isin(self.snap_to_classes(x), self.class_values())
             if self.type == "table":
                 return (x < self.points[0][0]) | (x > self.points[-1][0])
             if self.type == "probability":
@@ -71,6 +86,7 @@ class Frequency:
             xs, ps = np.asarray(self.points, dtype=np.float64).T
             return np.interp(x, xs, ps)
         if self.type == "classes":  # the class's own probability; no class, no probability
+            x = self.snap_to_classes(x)
             xs, ps = np.asarray(self.points, dtype=np.float64).T
             at = np.clip(np.searchsorted(xs, x), 0, len(xs) - 1)
             return np.where(xs[at] == x, ps[at], np.nan)

@@ -10,11 +10,14 @@ chunk by chunk, so a cube larger than memory is reduced in bounded memory.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cftime  # type: ignore[import-untyped]
 import numpy as np
+import pandas as pd
 import rasterio
 import xarray as xr
 from affine import Affine
@@ -28,6 +31,8 @@ from hazardmap.problems import names_summary, shorten
 X_NAMES = ("x", "lon", "longitude")
 Y_NAMES = ("y", "lat", "latitude")
 MONTHS_PER_YEAR = 12
+SPACING_TOLERANCE = 1e-3
+"""Share of a cell's size by which coordinates may stray from an even grid (float32)."""
 
 
 @dataclass(frozen=True)
@@ -45,13 +50,32 @@ def _open(path: Path, where: str) -> xr.Dataset:
     if not path.exists():
         raise InputFileNotFoundError(f"{path}: cube not found; check path in {where}")
     try:
-        return xr.open_dataset(path, decode_times=True)  # lazy: nothing read yet
+        with warnings.catch_warnings():  # h5netcdf on HDF5 data without dimension scales
+            warnings.filterwarnings("ignore", message=".*phony_dims.*", category=UserWarning)
+            return xr.open_dataset(path, decode_times=True, use_cftime=None)  # lazy
     except Exception as exc:  # xarray's engines raise many unrelated types for bad files
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "decode time" in first or "time units" in first:
+            raise InputError(
+                f"{path}: its time axis cannot be decoded ({shorten(first, 160)}); give the "
+                "time as CF units such as 'days since 1900-01-01' (any CF calendar), not "
+                "'months since'"
+            ) from None
         raise InputError(
             f"{path}: not a NetCDF file xarray can read ({shorten(first, 160)}); give a "
             "NetCDF (3 or 4) file"
         ) from None
+
+
+def _is_time(coord: xr.DataArray) -> bool:
+    """Dates: numpy's, or cftime's for the calendars numpy has not (noleap, 360_day)."""
+    if np.issubdtype(coord.dtype, np.datetime64):
+        return True
+    return (
+        coord.dtype == object
+        and coord.size > 0
+        and isinstance(coord.values.flat[0], cftime.datetime)
+    )
 
 
 def _axis(data: xr.DataArray, names: tuple[str, ...], path: Path, what: str) -> str:
@@ -67,7 +91,7 @@ def _axis(data: xr.DataArray, names: tuple[str, ...], path: Path, what: str) -> 
 def _time_axis(data: xr.DataArray, path: Path) -> str:
     for dim in data.dims:
         coord = data.coords.get(dim)
-        if coord is not None and np.issubdtype(coord.dtype, np.datetime64):
+        if coord is not None and _is_time(coord):
             return str(dim)
     raise InputError(
         f"{path}: variable '{data.name}' has no time axis (its dimensions are "
@@ -147,8 +171,8 @@ def reduce_cube(
         if nodata is not None:
             data = data.where(data != nodata)
         kept, years_used, left_out = _selected(data, time, reduction, path)
-        annual = _within_year(kept, time, reduction.within_year).astype(np.float64)
-        reduced = _across_years(annual, reduction).compute()
+        annual = _within_year(kept, time, reduction.within_year)
+        reduced = _across_years(annual, reduction).astype(np.float64).compute()
         values, transform = _north_up(reduced, x, y, crs, path)
     return ReducedCube(values, transform, crs, years_used, left_out)
 
@@ -158,6 +182,13 @@ def _selected(
 ) -> tuple[xr.DataArray, tuple[int, ...], tuple[int, ...]]:
     """The selected months of the complete selected years; the years kept and left out."""
     stamps = data[time].dt
+    steps = pd.Index(data[time].values)
+    if steps.has_duplicates:
+        twice = steps[steps.duplicated()][:3]
+        raise InputError(
+            f"{path}: the time step(s) {[str(t) for t in twice]} appear more than once, so "
+            "they would count twice; give each time step once"
+        )
     keep = np.ones(data.sizes[time], dtype=bool)
     months = reduction.months or tuple(range(1, MONTHS_PER_YEAR + 1))
     keep &= np.isin(stamps.month.values, months)
@@ -205,14 +236,16 @@ def _within_year(data: xr.DataArray, time: str, how: str) -> xr.DataArray:
 
 
 def _across_years(annual: xr.DataArray, reduction: Reduction) -> xr.DataArray:
+    """The mean over the years, or the share of years at or below (above) the threshold,
+    compared in the data's own precision: a float32 -1.3 is at or below -1.3."""
     kind, threshold = reduction.across()
     if threshold is None:
-        return annual.mean("year", skipna=True)
+        return annual.astype(np.float64).mean("year", skipna=True)
+    limit = annual.dtype.type(threshold) if annual.dtype.kind == "f" else threshold
     valid = annual.notnull()
-    hit = annual <= threshold if kind == "share_below" else annual >= threshold
+    hit = annual <= limit if kind == "share_below" else annual >= limit
     count = valid.sum("year")
-    share = (hit & valid).sum("year") / count
-    return share.where(count > 0)
+    return (hit & valid).sum("year") / count.where(count > 0)  # no data: NaN, not 0/0
 
 
 def _north_up(
@@ -229,10 +262,14 @@ def _north_up(
     xs, ys = xs[order_x], ys[order_y]
     if xs.size < 2 or ys.size < 2:
         raise InputError(f"{path}: the cube needs at least 2 cells along each axis")
-    dx, dy = np.diff(xs), np.diff(ys)
-    if not (np.allclose(dx, dx[0]) and np.allclose(dy, dy[0])):
-        raise InputError(f"{path}: the cube's coordinates are not evenly spaced; regrid it first")
-    transform = Affine(dx[0], 0.0, xs[0] - dx[0] / 2, 0.0, dy[0], ys[0] - dy[0] / 2)
+    step_x = (xs[-1] - xs[0]) / (xs.size - 1)
+    step_y = (ys[-1] - ys[0]) / (ys.size - 1)
+    for coords, step in ((xs, step_x), (ys, step_y)):  # float32 coordinates carry ~1e-5 noise
+        if np.abs(np.diff(coords) - step).max() > SPACING_TOLERANCE * abs(step):
+            raise InputError(
+                f"{path}: the cube's coordinates are not evenly spaced; regrid it first"
+            )
+    transform = Affine(step_x, 0.0, xs[0] - step_x / 2, 0.0, step_y, ys[0] - step_y / 2)
     return values, transform
 
 
