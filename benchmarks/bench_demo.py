@@ -236,6 +236,8 @@ def child_peers(project: Path) -> dict[str, Any]:
     points = gpd.GeoSeries(gpd.points_from_xy(located["x"], located["y"]), crs=households.crs)
     out: dict[str, Any] = {}
     for layer in config.layers:
+        if layer.spec.source != "raster":  # the peers read rasters; a cube is reduced first
+            continue
         with rasterio.open(layer.raster_path) as ds:
             crs = ds.crs
         out[layer.name] = peer_tasks(layer.raster_path, villages.to_crs(crs), points.to_crs(crs))

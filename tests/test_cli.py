@@ -133,10 +133,10 @@ def test_demo_data_writes_every_raw_file(tmp_path: Path) -> None:
         ".hazardmap-demo-data",
         "business_split.csv",
         "dem.tif",
-        "drought.tif",
         "hail.tif",
         "households.xlsx",
         "landslide.tif",
+        "spei_monthly.nc",
         "villages.gpkg",
     ]
     shutil.rmtree(tmp_path / "raw")

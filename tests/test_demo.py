@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import xarray as xr
 
 import hazardmap
 from hazardmap.demo import export
@@ -32,7 +33,6 @@ def test_demo_rasters_have_their_own_crs_and_grid(demo_project: Path) -> None:
     raw = demo_project.parent / "data" / "raw"
     expected = {
         "landslide": ("EPSG:32648", (30.0, 30.0), (0.0, 1.0)),
-        "drought": ("EPSG:4326", (0.01, 0.01), (0.0, 1.0)),
         "hail": ("EPSG:4326", (0.05, 0.05), (0.0, 30.0)),
         "dem": ("EPSG:32648", (30.0, 30.0), (1340.0, 2245.0)),
     }
@@ -44,6 +44,18 @@ def test_demo_rasters_have_their_own_crs_and_grid(demo_project: Path) -> None:
     with rasterio.open(raw / "dem.tif") as ds:
         dem = ds.read(1)
     assert dem.min() == pytest.approx(1340.0) and dem.max() == pytest.approx(2245.0)
+
+
+def test_demo_drought_is_a_monthly_cube_of_three_decades(demo_project: Path) -> None:
+    """Each cell's share of severe growing seasons is its probability, to a 30th."""
+    with xr.open_dataset(demo_project.parent / "data" / "raw" / "spei_monthly.nc") as cube:
+        spei = cube["spei"].load()
+    assert spei.sizes["time"] == 360 and str(spei["time"].values[0])[:7] == "1991-01"
+    assert float(spei["lat"].diff("lat").mean()) == pytest.approx(-0.1)
+    season = spei.sel(time=spei["time"].dt.month.isin([4, 5, 6, 7, 8, 9]))
+    share = (season.groupby("time.year").min("time") <= -1.5).mean("year")
+    assert float(share.min()) > 0.0 and float(share.max()) < 0.7
+    assert np.allclose(share * 30, np.round(share * 30))
 
 
 def test_demo_villages_tile_the_county_with_official_codes(demo_project: Path) -> None:
@@ -111,7 +123,8 @@ def test_demo_run_meets_the_promise(demo_run: hazardmap.RunResult) -> None:
     assert households.loc[located_by_village, "landslide_value"].notna().all()
     assert demo_run.out_dir is not None
     manifest = json.loads((demo_run.out_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert len([e for e in manifest["inputs"] if e["role"].startswith("raster")]) == 3
+    roles = {e["role"] for e in manifest["inputs"]}
+    assert {"raster landslide", "raster hail", "cube drought"} <= roles
     assert all(len(e["sha256"]) == 64 for e in manifest["inputs"])
 
 
@@ -127,6 +140,11 @@ def test_demo_is_deterministic(tmp_path: Path, demo_project: Path) -> None:
         rasterio.open(demo_project.parent / "data" / "raw" / "landslide.tif") as b,
     ):
         assert np.array_equal(a.read(1), b.read(1))
+    with (
+        xr.open_dataset(tmp_path / "spei_monthly.nc") as a,
+        xr.open_dataset(demo_project.parent / "data" / "raw" / "spei_monthly.nc") as b,
+    ):
+        xr.testing.assert_identical(a.load(), b.load())
 
 
 def test_a_table_longer_than_a_worksheet_is_written_as_csv(

@@ -23,7 +23,7 @@ DEMO_FILES = (
     "business_split.csv",
     "dem.tif",
     "landslide.tif",
-    "drought.tif",
+    "spei_monthly.nc",
     "hail.tif",
 )
 """The files :func:`write_demo_data` writes (the households as .xlsx, or as .csv when

@@ -1,8 +1,9 @@
-"""Synthetic loess terrain and the three hazard rasters derived from it.
+"""Synthetic loess terrain and the three hazards' data derived from it.
 
-Each raster comes in its own CRS and grid, as real data from different agencies does:
-landslide susceptibility at 30 m in UTM 48N, severe-drought probability at 0.01 degrees
-and hail days at 0.05 degrees in WGS84.
+Each comes in its own CRS and grid, as real data from different agencies does:
+landslide susceptibility at 30 m in UTM 48N, hail days at 0.05 degrees in WGS84, and
+drought as a monthly SPEI cube at 0.1 degrees (``climate.py``) whose severe growing
+seasons follow a probability field drier to the north and wetter at altitude.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from pyproj import Transformer
 from rasterio.features import geometry_mask
 from rasterio.warp import Resampling, reproject
 
+from hazardmap.demo.climate import write_spei_cube
+
 TERRAIN_CRS = "EPSG:32648"
 CELL = 30.0
 ELEVATION_RANGE = (1340.0, 2245.0)
+SPEI_FILE = "spei_monthly.nc"
 NODATA = -9999.0
 _GEOTIFF = {
     "driver": "GTiff",
@@ -115,8 +119,8 @@ def _write(path: Path, values: np.ndarray, transform: Affine, crs: str) -> None:
 def write_terrain_rasters(
     folder: Path, rng: np.random.Generator, outline_wgs84: shapely.Geometry
 ) -> dict[str, Path]:
-    """dem.tif and landslide.tif (EPSG:32648, 30 m), drought.tif (0.01 deg) and hail.tif
-    (0.05 deg, EPSG:4326)."""
+    """dem.tif and landslide.tif (EPSG:32648, 30 m), the drought cube (monthly SPEI
+    1991-2020 at 0.1 deg, NetCDF) and hail.tif (0.05 deg, EPSG:4326)."""
     to_utm = Transformer.from_crs(4326, TERRAIN_CRS, always_xy=True)
     outline_utm = shapely.transform(
         outline_wgs84, lambda xy: np.column_stack(to_utm.transform(*xy.T))
@@ -135,7 +139,7 @@ def write_terrain_rasters(
     lon0, lat0, lon1, lat1 = shapely.bounds(outline_wgs84)
     corridor_a = np.array([lon0 + 0.1, lat1 - 0.05])  # storm corridor, north-west to south-east
     corridor_b = np.array([lon1 - 0.05, lat0 + 0.15])
-    for name, step in (("drought", 0.01), ("hail", 0.05)):
+    for name, step in (("drought", 0.1), ("hail", 0.05)):
         west = np.floor(lon0 / step - 1) * step
         north = np.ceil(lat1 / step + 1) * step
         width = int(round((np.ceil(lon1 / step + 1) * step - west) / step))
@@ -167,6 +171,9 @@ def write_terrain_rasters(
             distance = np.abs(offset_lon * direction[1] - offset_lat * direction[0])
             values = 0.3 + 1.7 * altitude + 2.6 * np.exp(-((distance / 0.09) ** 2)) + 0.2 * noise
             values = np.clip(values, 0.1, None)
+        if name == "drought":  # as counties receive it: monthly SPEI, 1991-2020
+            paths[name] = write_spei_cube(folder / SPEI_FILE, rng, values, transform)
+            continue
         paths[name] = folder / f"{name}.tif"
         _write(paths[name], values.astype(np.float32), transform, "EPSG:4326")
     return paths
