@@ -1,0 +1,215 @@
+"""A layer file (``layers/<name>.toml``): where x comes from and how it becomes risk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
+
+from hazardmap.config.fields import (
+    Bound,
+    Count,
+    CurveInput,
+    NonNegative,
+    Probability,
+    Real,
+    StrictModel,
+    check_curve,
+    falls,
+    only_known,
+)
+from hazardmap.model.hazard import DamageSpec, Frequency, FrequencyType, HazardParams
+from hazardmap.model.reduction import Reduction
+from hazardmap.vocabulary import (
+    HOUSING_TYPES,
+    INCOME_COMPONENTS,
+)
+
+
+class FrequencyConfig(StrictModel):
+    type: FrequencyType
+    points: CurveInput | None = None
+    damaging_fraction: Probability | None = None
+
+    @model_validator(mode="after")
+    def _fits_type(self) -> FrequencyConfig:
+        if self.type in ("table", "classes"):
+            if self.points is None:
+                pairs = "[[x, p], ...]" if self.type == "table" else "[[class, p], ...]"
+                raise ValueError(f"type = '{self.type}' needs points = {pairs}")
+            if not self.points:
+                raise ValueError(f"type = '{self.type}' needs at least one point")
+            if self.type == "table" or len(self.points) > 1:
+                check_curve(self.points, "frequency points")
+            if not all(0.0 <= p <= 1.0 for _, p in self.points):
+                raise ValueError("frequency points must have probabilities in [0, 1]")
+        elif self.points is not None:
+            raise ValueError(f"points only apply to type = 'table' or 'classes', not '{self.type}'")
+        if self.type == "rate" and self.damaging_fraction is None:
+            raise ValueError("type = 'rate' needs damaging_fraction (share of events that damage)")
+        if self.type != "rate" and self.damaging_fraction is not None:
+            raise ValueError(f"damaging_fraction only applies to type = 'rate', not '{self.type}'")
+        return self
+
+
+Month = Annotated[Count, Field(ge=1, le=12)]
+
+
+class ReduceSection(StrictModel):
+    """How a cube becomes one value per cell (docs/model.md, "Hazard sources")."""
+
+    months: tuple[Month, ...] | None = None
+    years: tuple[Count, Count] | None = None
+    within_year: Literal["mean", "min", "max", "sum"]
+    across_years: str
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ReduceSection:
+        if self.months is not None and not self.months:
+            raise ValueError("months = [] keeps no month; list the months to keep, or remove it")
+        if self.months is not None and len(set(self.months)) != len(self.months):
+            raise ValueError(f"months {list(self.months)} names a month twice")
+        if self.years is not None and self.years[0] > self.years[1]:
+            raise ValueError(f"years {list(self.years)}: the first year comes after the last")
+        self.reduction().across()  # a ValueError naming what across_years should be
+        return self
+
+    def reduction(self) -> Reduction:
+        return Reduction(
+            within_year=self.within_year,
+            across_years=self.across_years,
+            months=self.months,
+            years=self.years,
+        )
+
+
+class LayerFile(StrictModel):
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    title: str
+    title_zh: str | None = None
+    source: Literal["raster", "cube"] = "raster"
+    path: Path
+    variable: str | None = None
+    reduce: ReduceSection | None = None
+    units: str | None = None
+    sampling: Literal["nearest", "bilinear"] = "nearest"
+    crs: str | None = None
+    crs_override: StrictBool = False
+    band: Annotated[Count, Field(ge=1)] | None = None
+    nodata: Real | None = None
+    valid_range: tuple[Bound, Bound] | None = None
+    levels: tuple[Real, Real, Real]
+    frequency: FrequencyConfig
+    damage: dict[str, Real | CurveInput] = Field(default_factory=dict)
+    housing: dict[str, NonNegative] = Field(default_factory=dict)
+
+    @field_validator("valid_range")
+    @classmethod
+    def _range_ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not value[0] <= value[1]:  # False for nan too
+            raise ValueError(
+                f"valid_range must be [low, high] with low <= high (-inf and inf for no bound), "
+                f"got {list(value)}; correct it"
+            )
+        return value
+
+    @field_validator("levels")
+    @classmethod
+    def _levels_increase(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if not value[0] < value[1] < value[2]:
+            raise ValueError(f"the three level breaks must increase, got {list(value)}")
+        return value
+
+    @field_validator("damage", mode="before")
+    @classmethod
+    def _damage_components(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            only_known(value, INCOME_COMPONENTS, "income component")
+        return value
+
+    @field_validator("damage")
+    @classmethod
+    def _damage_ratios(cls, value: dict[str, DamageSpec]) -> dict[str, DamageSpec]:
+        for component, spec in value.items():
+            if isinstance(spec, tuple):
+                check_curve(spec, f"damage.{component}")
+                ratios = [r for _, r in spec]
+            else:
+                ratios = [spec]
+            if not all(0.0 <= r <= 1.0 for r in ratios):
+                raise ValueError(f"damage.{component} ratios must lie in [0, 1], got {ratios}")
+        return value
+
+    @field_validator("housing")
+    @classmethod
+    def _housing_ok(cls, value: dict[str, float]) -> dict[str, float]:
+        only_known(value, HOUSING_TYPES, "housing type")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LayerFile:
+        if self.valid_range is not None:
+            low, high = self.valid_range
+            if not any(low < b <= high for b in self.levels):
+                raise ValueError(
+                    f"levels {list(self.levels)} lie entirely outside valid_range "
+                    f"{list(self.valid_range)}, so every village would get the same level; "
+                    "give levels within the raster's values"
+                )
+        if self.crs_override and self.crs is None:
+            raise ValueError("crs_override = true needs crs, the CRS that replaces the file's")
+        if self.source == "cube":
+            if self.variable is None or self.reduce is None:
+                raise ValueError(
+                    "source = 'cube' needs variable (the NetCDF variable) and a [reduce] "
+                    "table (within_year, across_years; optional months, years)"
+                )
+            if self.band is not None:
+                raise ValueError("band is for rasters; a cube's variable is chosen by variable")
+        elif self.variable is not None or self.reduce is not None:
+            raise ValueError(
+                "variable and [reduce] are for source = 'cube'; a raster layer names a NetCDF "
+                "variable in its path ('NETCDF:\"file.nc\":variable')"
+            )
+        if self.frequency.type == "classes" and self.frequency.points:
+            lowest, highest = self.frequency.points[0][0], self.frequency.points[-1][0]
+            if not any(lowest < b <= highest for b in self.levels):
+                raise ValueError(
+                    f"levels {list(self.levels)} lie outside the classes {lowest:g} to "
+                    f"{highest:g}, so every village would get the same level; give levels "
+                    "among the classes, e.g. the three highest classes"
+                )
+        if self.frequency.type == "classes" and self.sampling == "bilinear":
+            raise ValueError(
+                "sampling = 'bilinear' would blend classes into values that are none; a "
+                "class layer samples the nearest cell: remove the key or set 'nearest'"
+            )
+        return self
+
+    def hazard_params(self) -> HazardParams:
+        """The model's view of this layer."""
+        frequency = Frequency(
+            type=self.frequency.type,
+            points=self.frequency.points or (),
+            damaging_fraction=self.frequency.damaging_fraction or 1.0,
+        )
+        return HazardParams(
+            name=self.name, frequency=frequency, damage=self.damage, housing=self.housing
+        )
+
+    def curve_warnings(self) -> list[str]:
+        """Curves that fall as x rises: allowed, but the model's monotonicity assumes they
+        do not (a higher hazard never lowers the risk)."""
+        found = []
+        if self.frequency.points is not None and falls(self.frequency.points):
+            found.append("[frequency] points: the probability falls as x rises")
+        for component, spec in self.damage.items():
+            if isinstance(spec, tuple) and falls(spec):
+                found.append(f"[damage] {component}: the damage ratio falls as x rises")
+        return found
