@@ -431,3 +431,12 @@ def test_inputs_are_matched_by_role_not_path() -> None:
         ("raster slope", None, "e"),
         ("raster hail", "d", None),
     ]
+
+
+def test_validate_checks_the_baseline_given_on_the_command_line(tiny_project: Path) -> None:
+    missing = tiny_project.parent / "outputs" / "2019"
+    before = tree_digest(tiny_project.parent)
+    code, out, err = invoke("validate", "--config", str(tiny_project), "--compare-to", str(missing))
+    assert code == 1 and "Traceback" not in out + err
+    assert f"error: --compare-to: {missing} does not exist" in err
+    assert tree_digest(tiny_project.parent) == before

@@ -145,16 +145,27 @@ def init(folder: Path, name: str | None) -> None:
     click.echo(next_step(folder))
 
 
+compare_option = click.option(
+    "--compare-to",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output folder of an earlier run to compare with, e.g. outputs/2023 (default: the "
+    "project file's [changes] baseline, else the previous run in the output folder).",
+)
+
+
 @main.command()
 @config_option
-def validate(config_path: Path) -> None:
+@compare_option
+def validate(config_path: Path, compare_to: Path | None) -> None:
     """Check the project and every input, and report every problem at once.
 
     Nothing is written and no risk is computed. Exits 0 when everything can be used
-    (warnings are printed), 1 when there is any error."""
+    (warnings are printed), 1 when there is any error. The baseline a run would compare
+    with (--compare-to, else [changes] baseline) is checked too."""
     from hazardmap.pipeline import validate as validate_inputs
 
-    report = validate_inputs(config_path)
+    report = validate_inputs(config_path, compare_to=compare_to)
     for problem in report.errors:
         click.echo(f"error: {problem}", err=True)
     _warn(report.warnings)
@@ -175,13 +186,7 @@ def validate(config_path: Path) -> None:
     help="Output folder (default: [outputs] dir of the project file). It must be new, "
     "empty, or one an earlier run wrote: a run replaces it whole.",
 )
-@click.option(
-    "--compare-to",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Output folder of an earlier run to compare with, e.g. outputs/2023 (default: the "
-    "project file's [changes] baseline, else the previous run in the output folder).",
-)
+@compare_option
 def run(config_path: Path, out: Path | None, compare_to: Path | None) -> None:
     """Run the pipeline: risk tables, priorities, changes, manifest and map.
 

@@ -105,21 +105,30 @@ def _scan(draft: ConfigDraft, read: InputsDraft, problems: Problems) -> None:
             problems.attempt(partial(overlayer.layer, layer))
 
 
-def validate(config: Config | str | Path) -> ValidationReport:
+def validate(
+    config: Config | str | Path, *, compare_to: str | Path | None = None
+) -> ValidationReport:
     """Check every input, and each against the others, collecting every problem rather
     than stopping at the first. Nothing is written and no risk is computed; the rasters
-    are read over the villages, since that is how their coverage and values are checked."""
+    are read over the villages, since that is how their coverage and values are checked.
+    The baseline a run would compare with (``compare_to``, else ``[changes] baseline``)
+    is checked too."""
     problems = Problems()
     with tempfile.TemporaryDirectory(prefix="hazardmap-") as work:  # reduced cubes
-        _validate(config, problems, Path(work))
+        _validate(config, problems, Path(work), compare_to)
     return ValidationReport(tuple(problems.errors), tuple(problems.warnings))
 
 
-def _validate(config: Config | str | Path, problems: Problems, workdir: Path) -> None:
+def _validate(
+    config: Config | str | Path,
+    problems: Problems,
+    workdir: Path,
+    compare_to: str | Path | None,
+) -> None:
     draft, read = _read(config, problems, workdir)
     if draft.config is not None:
         target = draft.config.outputs_dir
-        given = _baseline(draft.config, target, None)
+        given = _baseline(draft.config, target, compare_to)
         if given is not None:  # its problem first: it explains the target's, if any
             with problems.collecting():
                 read_baseline(given[0], problems, previous_run=False, source=given[1])
