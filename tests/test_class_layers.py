@@ -125,6 +125,8 @@ def test_class_layer_end_to_end(tiny_project: Path, tmp_path: Path) -> None:
     assert households.loc["h2", "slope_value"] == 4 and households.loc["h2", "slope_p"] == 0.1
     assert np.isnan(households.loc["h4", "slope_value"])  # on the 0 cell: missing, not class 1
     assert "1 households and 0 villages have no slope value" in err
+    page = (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
+    assert "class 2 67%, class 4 33%; max class 4" in page  # shares, not a mean class
 
 
 def test_a_village_value_from_a_class_layer_never_interpolates(

@@ -43,14 +43,41 @@ def returns_breaks(values: np.ndarray) -> list[float]:
     return [float(b) for b in np.quantile(finite, [0.2, 0.4, 0.6, 0.8])]
 
 
-def _hazard_text(villages: gpd.GeoDataFrame, hazard: str) -> list[str]:
-    """'level; mean, max; expected returns' of one hazard, per village."""
+def _class_shares(villages: gpd.GeoDataFrame, hazard: str) -> list[str] | None:
+    """A class layer's 'class 1 62%, class 4 6%' per village; None for other layers."""
+    prefix = f"{hazard}_share_"
+    columns = [c for c in villages.columns if str(c).startswith(prefix)]
+    if not columns:
+        return None
     return [
-        f"{LEVEL_LABELS[int(lv)]}; mean {figure(m)}, max {figure(x)}; expected returns {figure(r)}"
-        for lv, m, x, r in zip(
+        ", ".join(
+            f"class {str(c)[len(prefix) :]} {share:.0%}"
+            for c, share in zip(columns, row, strict=True)
+            if np.isfinite(share) and share > 0
+        )
+        or "no data"
+        for row in villages[columns].to_numpy(dtype=np.float64)
+    ]
+
+
+def _hazard_text(villages: gpd.GeoDataFrame, hazard: str) -> list[str]:
+    """'level; mean, max; expected returns' of one hazard, per village (for a class layer,
+    the area share of each class instead of a mean class, which means nothing)."""
+    shares = _class_shares(villages, hazard)
+    values = [
+        f"mean {figure(m)}, max {figure(x)}"
+        for m, x in zip(villages[f"{hazard}_mean"], villages[f"{hazard}_max"], strict=True)
+    ]
+    if shares is not None:
+        values = [
+            f"{share}; max class {figure(x)}"
+            for share, x in zip(shares, villages[f"{hazard}_max"], strict=True)
+        ]
+    return [
+        f"{LEVEL_LABELS[int(lv)]}; {value}; expected returns {figure(r)}"
+        for lv, value, r in zip(
             villages[f"{hazard}_level"],
-            villages[f"{hazard}_mean"],
-            villages[f"{hazard}_max"],
+            values,
             villages[f"{hazard}_expected_returns"],
             strict=True,
         )
