@@ -241,3 +241,27 @@ def test_cells_without_data_are_missing_without_a_warning(tmp_path: Path) -> Non
     reduction = Reduction(within_year="min", across_years="share_below(-1.5)")
     cube = reduce_cube(path, "spei", reduction)  # pytest turns a RuntimeWarning into an error
     assert np.isnan(cube.values[-1, 0]) and np.isfinite(cube.values).sum() == 11
+
+
+def _no_reduction(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the cube was reduced again")
+
+
+def test_a_reduced_cube_comes_from_the_cache(
+    tiny_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cube is reduced once per file and reduction; a re-run takes the grid."""
+    import hazardmap
+    import hazardmap.inputs as inputs_module
+
+    layer = _dry_as_cube(tiny_project, np.array([[0.1, 0.2], [0.3, 0.4]]))
+    hazardmap.run(tiny_project)
+    households = (tiny_project.parent / "outputs" / "latest" / "households.csv").read_bytes()
+    monkeypatch.setattr(inputs_module, "reduce_cube", _no_reduction)
+    hazardmap.run(tiny_project)
+    assert (
+        tiny_project.parent / "outputs" / "latest" / "households.csv"
+    ).read_bytes() == households
+    set_key(layer, "reduce", "across_years", '"share_below(-1.9)"')
+    with pytest.raises(AssertionError, match="reduced again"):
+        hazardmap.run(tiny_project)

@@ -121,6 +121,19 @@ class OverlayCache:
         )
 
     @classmethod
+    def cube_key(cls, layer: LayerConfig) -> str:
+        """A cube reduced to one value per cell: its file and every setting the reduction
+        reads."""
+        return cls._hash(
+            {
+                "cube": file_digest(layer.raster_path),
+                "reduction": layer.spec.model_dump(
+                    mode="json", include={"variable", "reduce", "crs", "crs_override", "nodata"}
+                ),
+            }
+        )
+
+    @classmethod
     def relief_key(cls, backdrop: Path) -> str:
         """The map's shaded relief of an elevation raster."""
         return cls._hash({"relief": file_digest(backdrop)})

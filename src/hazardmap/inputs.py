@@ -39,7 +39,13 @@ from hazardmap.io.income import read_business_split
 from hazardmap.paths import real_path
 from hazardmap.problems import Problems, names_summary, rows_summary
 from hazardmap.raster import Grid, open_source, zones_to_crs
-from hazardmap.raster.cube import reduce_cube, write_reduced
+from hazardmap.raster.cube import (
+    ReducedCube,
+    cube_arrays,
+    cube_from_arrays,
+    reduce_cube,
+    write_reduced,
+)
 from hazardmap.raster.images import check_backdrop
 from hazardmap.results import Inputs, LayerSource
 
@@ -299,23 +305,41 @@ def income_warnings(
     ]
 
 
-def open_layer(layer: LayerConfig, workdir: Path | None) -> LayerSource:
+def _reduced(layer: LayerConfig, cache: PendingCache | None) -> ReducedCube:
+    """The layer's cube reduced, from the cache when the file and the reduction are
+    those of an earlier run (kept for the cache otherwise)."""
+    spec = layer.spec
+    assert spec.variable is not None and spec.reduce is not None  # the layer file checks
+    key = cache.cache.cube_key(layer) if cache is not None and layer.raster_path.is_file() else ""
+    hit = cache.cache.load(key) if cache is not None and key else None
+    if hit is not None:
+        return cube_from_arrays(hit.arrays)
+    cube = reduce_cube(
+        layer.raster_path,
+        spec.variable,
+        spec.reduce.reduction(),
+        declared_crs=spec.crs,
+        crs_override=spec.crs_override,
+        nodata=spec.nodata,
+        where=str(layer.file),
+    )
+    if cache is not None and key:
+        cache.pending[key] = CacheEntry(cube_arrays(cube), [])
+    return cube
+
+
+def open_layer(
+    layer: LayerConfig, workdir: Path | None, cache: PendingCache | None = None
+) -> LayerSource:
     """What the engine will read for ``layer``: its raster, opened to learn its grid; or
-    its cube, reduced to one value per cell and written into ``workdir``."""
+    its cube, reduced to one value per cell (or taken from ``cache``) and written into
+    ``workdir``."""
     spec = layer.spec
     if spec.source == "cube":
         assert spec.variable is not None and spec.reduce is not None  # the layer file checks
         if workdir is None:
             raise ValueError("a cube layer is reduced into a work folder; give one")
-        cube = reduce_cube(
-            layer.raster_path,
-            spec.variable,
-            spec.reduce.reduction(),
-            declared_crs=spec.crs,
-            crs_override=spec.crs_override,
-            nodata=spec.nodata,
-            where=str(layer.file),
-        )
+        cube = _reduced(layer, cache)
         path = write_reduced(cube, workdir / f"{layer.name}.tif")
         with open_source(path) as source:
             grid = source.grid
@@ -415,7 +439,7 @@ def read_inputs(
             )
     with clock.stage("open rasters"):
         for layer in draft.layers:
-            opened = problems.attempt(partial(open_layer, layer, workdir))
+            opened = problems.attempt(partial(open_layer, layer, workdir, cache))
             if opened is None:
                 continue
             read.sources[layer.name] = opened

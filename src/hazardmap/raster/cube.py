@@ -273,6 +273,28 @@ def _north_up(
     return values, transform
 
 
+def cube_arrays(cube: ReducedCube) -> dict[str, np.ndarray]:
+    """A reduced cube as arrays an .npz holds without pickling, for the cache."""
+    return {
+        "values": cube.values,
+        "transform": np.asarray(cube.transform[:6], dtype=np.float64),
+        "crs": np.array(cube.crs.to_wkt()),
+        "years_used": np.asarray(cube.years_used, dtype=np.int64),
+        "years_left_out": np.asarray(cube.years_left_out, dtype=np.int64),
+    }
+
+
+def cube_from_arrays(arrays: dict[str, np.ndarray]) -> ReducedCube:
+    """The reduced cube :func:`cube_arrays` stored."""
+    return ReducedCube(
+        values=arrays["values"],
+        transform=Affine(*arrays["transform"].tolist()),
+        crs=CRS.from_wkt(str(arrays["crs"])),
+        years_used=tuple(int(y) for y in arrays["years_used"]),
+        years_left_out=tuple(int(y) for y in arrays["years_left_out"]),
+    )
+
+
 def write_reduced(cube: ReducedCube, path: Path) -> Path:
     """The reduced grid as a float64 GeoTIFF (NaN for missing), read like any raster: a
     share of 0.1 stays 0.1."""
