@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -166,6 +166,20 @@ class OverlayCache:
                 old.unlink(missing_ok=True)
         except OSError:
             pass  # a cache that cannot be written only costs time
+
+
+@dataclass
+class PendingCache:
+    """The cache a run reads from, and the entries it would store there: stored only once
+    the run has passed every check (a run that stops on bad input writes none)."""
+
+    cache: OverlayCache
+    pending: dict[str, CacheEntry] = field(default_factory=dict)
+
+    def store_pending(self) -> None:
+        for key, entry in self.pending.items():
+            self.cache.store(key, entry)
+        self.pending.clear()
 
 
 def table_arrays(frame: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from hazardmap.cache import CacheEntry, OverlayCache, table_arrays, table_from_arrays
+from hazardmap.cache import CacheEntry, PendingCache, table_arrays, table_from_arrays
 from hazardmap.clock import StageClock
 from hazardmap.config import (
     Config,
@@ -68,23 +68,6 @@ def read_village_input(
             problems=problems,
         )
     )
-
-
-@dataclass
-class PendingCache:
-    """The cache a run reads from, and what it would store there: stored only once the
-    run has passed every check (a run that stops on bad input writes nothing)."""
-
-    cache: OverlayCache
-    pending: dict[str, CacheEntry] = field(default_factory=dict)
-
-    def households_key(self, path: Path, settings: HouseholdsSection, split: Path | None) -> str:
-        return self.cache.households_key(path, settings, split)
-
-    def store_pending(self) -> None:
-        for key, entry in self.pending.items():
-            self.cache.store(key, entry)
-        self.pending.clear()
 
 
 def _cached_table(
@@ -151,9 +134,8 @@ def read_household_input(
     if cache is None or not split_ok or not path.is_file():
         table = problems.attempt(read)
     else:
-        table = _cached_table(
-            read, cache, cache.households_key(path, settings, split_path), problems
-        )
+        key = cache.cache.households_key(path, settings, split_path)
+        table = _cached_table(read, cache, key, problems)
     if system is None or table is None or villages is None or not split_ok:
         return None
     village_table, villages_path = villages

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from hazardmap.cache import OverlayCache
+from hazardmap.cache import OverlayCache, PendingCache
 from hazardmap.clock import ProgressCallback, StageClock
 from hazardmap.compute import compute
 from hazardmap.config import Config, ConfigDraft, RiskSection, read_project
 from hazardmap.crs import WGS84
-from hazardmap.inputs import InputsDraft, PendingCache, assemble, config_draft, read_inputs
+from hazardmap.inputs import InputsDraft, assemble, config_draft, read_inputs
 from hazardmap.io.previous import read_baseline
 from hazardmap.outputs import write_outputs
 from hazardmap.outputs.manifest import input_files

@@ -39,6 +39,11 @@ def check_split(split: Mapping[str, float], where: str) -> None:
         raise ValueError(f"{where} sums to {total:g}; its shares must sum to 1")
 
 
+def _repeated(columns: list[str]) -> list[str]:
+    """The columns named more than once, sorted."""
+    return sorted({c for c in columns if columns.count(c) > 1})
+
+
 DERIVED_FIELDS = frozenset({"income_pc", *INCOME_SHARE_FIELDS})
 """Household fields that [households.income] derives from the amounts instead of reading."""
 
@@ -87,8 +92,7 @@ class IncomeSection(StrictModel):
 
     @model_validator(mode="after")
     def _distinct_columns(self) -> IncomeSection:
-        named = list(self.columns().values())
-        repeated = sorted({c for c in named if named.count(c) > 1})
+        repeated = _repeated(list(self.columns().values()))
         if repeated:
             raise ValueError(
                 f"names the column(s) {repeated} for more than one income source, which "
@@ -146,7 +150,7 @@ class HouseholdsSection(StrictModel):
         named = [*self.fields.values(), *([self.lonlat_field] if self.lonlat_field else [])]
         if self.income is not None:
             named += self.income.columns().values()
-        repeated = sorted({c for c in named if named.count(c) > 1})
+        repeated = _repeated(named)
         if repeated:
             raise ValueError(
                 f"the column(s) {repeated} are named for more than one field; each field "

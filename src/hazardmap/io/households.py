@@ -380,10 +380,9 @@ def read_households(
     own = settings.values
     category = check.label("category", vocabulary("category", own.category), CATEGORIES)
     housing = check.label("housing", vocabulary("housing", own.housing), HOUSING_TYPES)
-    insured_labels = {"": False} | vocabulary("insured", own.insured)  # own labels win
-    unknown = (check.raw("insured") == "").to_numpy() & (
-        "" not in vocabulary("insured", own.insured)
-    )
+    insured_vocabulary = vocabulary("insured", own.insured)
+    insured_labels = {"": False} | insured_vocabulary  # the project's own labels win
+    unknown = (check.raw("insured") == "").to_numpy() & ("" not in insured_vocabulary)
     insured = check.label("insured", insured_labels, ())
     if len(coordinate_columns) == 1:
         x, y = check.coordinate_pair(coordinate_columns[0])
