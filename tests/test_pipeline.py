@@ -119,7 +119,7 @@ def test_manifest_records_every_input_with_its_sha256(
     assert str(root) not in json.dumps(manifest["configuration"])
     assert manifest["counts"]["households"] == 5
     assert manifest["versions"]["hazardmap"] == hazardmap.__version__
-    assert "overlay rasters" in manifest["timings_seconds"]
+    assert "overlay layers" in manifest["timings_seconds"]
     # an unbounded valid range (JSON has no infinity) is recorded as null
     import dataclasses
     import math

@@ -25,7 +25,7 @@ import pandas as pd
 from hazardmap.config import Config, HouseholdsSection, LayerConfig, with_sidecars
 from hazardmap.digests import file_digest
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 KEEP_ENTRIES = 64  # the most recent entries kept; older ones are removed
 
 LAYER_SETTINGS = frozenset(
@@ -40,10 +40,21 @@ LAYER_SETTINGS = frozenset(
         "source",
         "variable",
         "reduce",
+        "layer",
+        "field",
+        "classes",
+        "outside",
+        "radius_m",
+        "radius_field",
+        "households_field",
+        "id_field",
+        "lon_field",
+        "lat_field",
+        "sites",
     }
 )
-"""The layer file's keys that change an overlay's result (the raster's path is covered by
-the raster's digest)."""
+"""The layer file's keys that change an overlay's result (the source files' paths are
+covered by their digests)."""
 
 
 def _classes(layer: LayerConfig) -> list[float] | None:
@@ -95,7 +106,7 @@ class OverlayCache:
         settings = config.settings
         return cls._hash(
             {
-                "raster": file_digest(layer.raster_path),
+                "sources": [file_digest(path) for path in layer.source_files],
                 "villages": [file_digest(path) for path in with_sidecars(villages)],
                 "villages_settings": settings.villages.model_dump(mode="json"),
                 "households": file_digest(config.households_path),

@@ -17,8 +17,8 @@ ProgressCallback = Callable[[str, int, int], None]
 STAGES = (
     "read villages",
     "read households",
-    "open rasters",
-    "overlay rasters",
+    "open hazard sources",
+    "overlay layers",
     "household risk",
     "village risk",
     "interventions",

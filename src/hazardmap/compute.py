@@ -14,6 +14,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from hazardmap.cache import OverlayCache
 from hazardmap.clock import StageClock
@@ -31,13 +32,29 @@ from hazardmap.model.interventions import rank_interventions, returns_avoided
 from hazardmap.model.risk import HouseholdRisk, classify
 from hazardmap.model.villages import aggregate_households
 from hazardmap.overlay import LayerOverlay, overlay_layers, relief
+from hazardmap.overlay.vectors import moved
 from hazardmap.problems import Problems
 from hazardmap.results import Baseline, Comparison, InputChange, Inputs, RunResult
+from hazardmap.vector.zones import county_equal_area, display_zones
 
 
-def household_table(inputs: Inputs, risk: HouseholdRisk, classes: list[float]) -> pd.DataFrame:
+def site_ids(inputs: Inputs, name: str, overlay: LayerOverlay) -> np.ndarray:
+    """Per household, the id of the hazard site that set its x ('' for none)."""
+    assert overlay.sites is not None
+    ids = np.asarray(inputs.hazard_sites[name].ids, dtype=object)
+    site = overlay.sites.site
+    return np.where(site >= 0, ids[np.maximum(site, 0)] if len(ids) else "", "")
+
+
+def household_table(
+    inputs: Inputs,
+    risk: HouseholdRisk,
+    classes: list[float],
+    overlays: Mapping[str, LayerOverlay] | None = None,
+) -> pd.DataFrame:
     """One row per household: where its values came from, its risk, and per hazard the
-    value, event probability, loss and risk; coordinates in WGS84."""
+    value, event probability, loss and risk (and the hazard site that set the value, for
+    a layer with sites); coordinates in WGS84."""
     hh = inputs.households
     lon, lat = system_of(inputs.household_crs).transform(
         hh["x"].to_numpy(), hh["y"].to_numpy(), WGS84
@@ -56,6 +73,9 @@ def household_table(inputs: Inputs, risk: HouseholdRisk, classes: list[float]) -
         table[f"{name}_p"] = outcome.probability
         table[f"{name}_loss"] = outcome.loss
         table[f"{name}_risk"] = outcome.risk
+        overlay = (overlays or {}).get(name)
+        if overlay is not None and overlay.sites is not None:
+            table[f"{name}_site"] = site_ids(inputs, name, overlay)
     table |= {
         "category": hh["category"].to_numpy(),
         "housing": hh["housing"].to_numpy(),
@@ -102,12 +122,63 @@ def village_table(
         table[f"{name}_mean"] = overlay.mean
         table[f"{name}_max"] = overlay.maximum
         table[f"{name}_level"] = overlay.level
+        if overlay.sites is not None:
+            table[f"{name}_sites"] = overlay.sites.sites_inside
+            table[f"{name}_exposed_households"] = overlay.sites.exposed
         if overlay.class_shares is not None:
             frequency = inputs.config.layer(name).spec.hazard_params().frequency
             for j, value in enumerate(frequency.class_values()):
                 table[f"{name}_share_{value:g}"] = overlay.class_shares[:, j]
         table[f"{name}_expected_returns"] = table.pop(f"{name}_expected_returns")
     return gpd.GeoDataFrame(table, geometry=villages.geometry.to_crs(4326).values, crs=4326)
+
+
+def zone_shapes(inputs: Inputs, name: str) -> gpd.GeoDataFrame:
+    """A zones layer's zones that reach the villages, simplified for the map (the
+    statistics used the zones as drawn), with their labels and values, in EPSG:4326."""
+    zones = inputs.hazard_zones[name]
+    metric = county_equal_area(inputs.villages)
+    geoms = moved(zones.geometry, zones.crs, metric)
+    county = shapely.union_all(np.asarray(inputs.villages.geometry.to_crs(metric).values))
+    shapes, keep = display_zones(geoms, county)
+    return gpd.GeoDataFrame(
+        {"label": zones.label[keep], "value": zones.value[keep]},
+        geometry=gpd.GeoSeries(shapes, crs=metric).to_crs(WGS84).values,
+        crs=WGS84,
+    )
+
+
+def site_table(inputs: Inputs, name: str, overlay: LayerOverlay) -> pd.DataFrame:
+    """A layer's hazard sites with the village each lies in and the households (and
+    monitored households) each threatens, most monitored first."""
+    assert overlay.sites is not None
+    sites = inputs.hazard_sites[name]
+    lon, lat = system_of(sites.crs).transform(sites.x, sites.y, WGS84)
+    villages = inputs.villages.to_crs(WGS84)
+    tree = shapely.STRtree(np.asarray(villages.geometry.values))
+    site, village = tree.query(shapely.points(lon, lat), predicate="intersects")
+    row = np.full(len(lon), -1)
+    row[site[::-1]] = village[::-1]  # the first village holding the site
+    held = row >= 0
+    pick = np.maximum(row, 0)
+    table = pd.DataFrame(
+        {
+            "site_id": sites.ids,
+            "label": sites.label,
+            "value": sites.value,
+            "lon": lon,
+            "lat": lat,
+            "radius_m": sites.radius_m,
+            "village_code": np.where(held, villages["village_code"].to_numpy()[pick], ""),
+            "village": np.where(held, villages["name"].to_numpy()[pick], ""),
+            "township": np.where(held, villages["township"].to_numpy()[pick], ""),
+            "households": overlay.sites.threatened,
+            "monitored": overlay.sites.monitored,
+        }
+    )
+    return table.sort_values(
+        ["monitored", "households", "value"], ascending=False, kind="stable"
+    ).reset_index(drop=True)
 
 
 def priorities(
@@ -203,7 +274,7 @@ def compute(
     cache = cache or OverlayCache(None)
     config = inputs.config
     classes = list(config.settings.risk.classes)
-    with clock.stage("overlay rasters"):
+    with clock.stage("overlay layers"):
         overlays, reused = overlay_layers(inputs, problems, cache)
         shade = relief(config.backdrop_path, cache)
     intensities = {name: overlay.value for name, overlay in overlays.items()}
@@ -214,7 +285,7 @@ def compute(
         risk = assess_households(
             arrays, hazards, intensities, **config.settings.project.poverty_terms()
         )
-        households = household_table(inputs, risk, classes)
+        households = household_table(inputs, risk, classes, overlays)
 
     with clock.stage("village risk"):
         villages = village_table(inputs, households, risk, overlays, classes)
@@ -244,7 +315,15 @@ def compute(
         changes_header=tuple(change_columns(config.hazard_names)),
         reused_layers=tuple(reused),
         risk_classes=risk_classes(households, config.hazard_names, classes),
-        layer_images={name: overlay.image for name, overlay in overlays.items()},
+        layer_images={
+            name: overlay.image for name, overlay in overlays.items() if overlay.image is not None
+        },
+        layer_zones={name: zone_shapes(inputs, name) for name in inputs.hazard_zones},
+        layer_sites={
+            name: site_table(inputs, name, overlay)
+            for name, overlay in overlays.items()
+            if overlay.sites is not None
+        },
         relief=shade,
         versions=versions(),
         household_changes=household_changes,

@@ -31,10 +31,11 @@ from hazardmap.config import (
     MapSection,
     VillagesSection,
 )
-from hazardmap.crs import parse_system
+from hazardmap.crs import WGS84, parse_system, system_of
 from hazardmap.errors import ConfigError, InputError
 from hazardmap.io import read_households, read_villages
 from hazardmap.io.coordinates import CoordinateSettings, check_coordinates
+from hazardmap.io.hazard_features import read_sites, read_zones
 from hazardmap.io.income import read_business_split
 from hazardmap.paths import real_path
 from hazardmap.problems import Problems, names_summary, rows_summary
@@ -47,7 +48,9 @@ from hazardmap.raster.cube import (
     write_reduced,
 )
 from hazardmap.raster.images import check_backdrop
-from hazardmap.results import Inputs, LayerSource
+from hazardmap.results import HazardSites, HazardZones, Inputs, LayerSource
+from hazardmap.vector.sites import sites_reaching
+from hazardmap.vector.zones import county_equal_area
 
 UNCOVERED_TOLERANCE = 0.01
 """A raster may miss up to this share of the villages' area (a sliver along the edge)."""
@@ -336,6 +339,72 @@ def open_layer(
         return LayerSource(layer.raster_path, layer.source_options(), source.grid)
 
 
+def read_features(layer: LayerConfig, read: InputsDraft, problems: Problems) -> None:
+    """A zones or sites layer's features, and any layer's ``[sites]`` table, into
+    ``read`` (each problem recorded)."""
+    spec = layer.spec
+    if spec.source == "zones":
+        zones = problems.attempt(partial(read_zones, layer, problems))
+        if zones is not None:
+            read.hazard_zones[layer.name] = zones
+            if read.villages is not None:
+                with problems.collecting():
+                    check_zones_reach(layer, zones, read.villages)
+    keys = spec.site_keys()
+    if keys is None:
+        return
+    path = layer.raster_path if spec.source == "sites" else layer.sites_path
+    assert path is not None
+    where = layer.file.name if spec.source == "sites" else f"[sites] of {layer.file.name}"
+    sites = problems.attempt(partial(read_sites, keys, path, where))
+    if sites is not None:
+        read.hazard_sites[layer.name] = sites
+        if read.villages is not None:
+            problems.warn(*sites_astray(sites, read.villages))
+
+
+def _wgs84_bounds(geoms: np.ndarray, crs: CRS) -> shapely.Geometry:
+    moved = gpd.GeoSeries(geoms, crs=crs).to_crs(WGS84)
+    return shapely.box(*moved.total_bounds)
+
+
+def check_zones_reach(layer: LayerConfig, zones: HazardZones, villages: gpd.GeoDataFrame) -> None:
+    """Stop when no zone reaches the villages: the zones lie elsewhere (the wrong CRS, or
+    another county's file), and every household would take the outside value."""
+    county = _wgs84_bounds(np.asarray(villages.geometry.values), villages.crs)
+    extent = _wgs84_bounds(zones.geometry, zones.crs)
+    if not shapely.intersects(county, extent):
+        raise InputError(
+            f"{layer.raster_path}: no zone reaches the villages (the zones lie at "
+            f"{_box_text(extent)}, the villages at {_box_text(county)}); check the file's CRS, "
+            f"or crs in {layer.file.name}"
+        )
+
+
+def sites_astray(sites: HazardSites, villages: gpd.GeoDataFrame) -> list[str]:
+    """Sites farther than their radius from every village: they threaten no household of
+    the county (a typo in the coordinates, or another county's sites)."""
+    metric = county_equal_area(villages)
+    polygons = np.asarray(villages.geometry.to_crs(metric).values)
+    sx, sy = system_of(sites.crs).transform(sites.x, sites.y, metric)
+    site, _ = sites_reaching(polygons, sx, sy, sites.radius_m)
+    astray = ~np.isin(np.arange(len(sx)), site)
+    if not astray.any():
+        return []
+    lon, lat = system_of(sites.crs).transform(sites.x, sites.y, WGS84)
+    first = int(np.flatnonzero(astray)[0])
+    return [
+        f"{sites.path}: {int(astray.sum())} of {len(sx)} sites lie farther than their radius "
+        f"from every village (e.g. site {sites.ids[first]} at {lon[first]:.5f}, "
+        f"{lat[first]:.5f}); they threaten no household here: check their coordinates and crs"
+    ]
+
+
+def _box_text(box: shapely.Geometry) -> str:
+    west, south, east, north = shapely.bounds(box).tolist()
+    return f"{west:.3f} to {east:.3f} E, {south:.3f} to {north:.3f} N"
+
+
 def check_extent(
     layer: LayerConfig, grid: Grid, villages: gpd.GeoDataFrame, zones: dict[str, np.ndarray]
 ) -> None:
@@ -375,6 +444,8 @@ class InputsDraft:
     grids: dict[str, Grid] = field(default_factory=dict)
     zones: dict[str, np.ndarray] = field(default_factory=dict)
     sources: dict[str, LayerSource] = field(default_factory=dict)
+    hazard_zones: dict[str, HazardZones] = field(default_factory=dict)
+    hazard_sites: dict[str, HazardSites] = field(default_factory=dict)
 
 
 def read_inputs(
@@ -419,8 +490,11 @@ def read_inputs(
                     amounts=households.income is not None,
                 )
             )
-    with clock.stage("open rasters"):
+    with clock.stage("open hazard sources"):
         for layer in draft.layers:
+            read_features(layer, read, problems)
+            if layer.spec.source in ("zones", "sites"):
+                continue
             opened = problems.attempt(partial(open_layer, layer, workdir, cache))
             if opened is None:
                 continue
@@ -454,4 +528,6 @@ def assemble(config: Config, read: InputsDraft) -> Inputs:
         read.grids,
         read.zones,
         read.sources,
+        read.hazard_zones,
+        read.hazard_sites,
     )

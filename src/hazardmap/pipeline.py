@@ -82,8 +82,9 @@ def _check_target(
 
 
 def _scan(draft: ConfigDraft, read: InputsDraft, problems: Problems) -> None:
-    """Overlay every raster that opened on the villages (and the households, if they
-    were read), for the problems only a scan finds (no valid cell, values out of range)."""
+    """Overlay every layer whose source could be read on the villages (and the
+    households, if they were read), for the problems only an overlay finds (no valid
+    cell, values out of range, values that are no class, households outside every zone)."""
     if read.villages is None:
         return
     households = read.households
@@ -99,9 +100,18 @@ def _scan(draft: ConfigDraft, read: InputsDraft, problems: Problems) -> None:
         problems=problems,
         zones=read.zones,
         sources=read.sources,
+        hazard_zones=read.hazard_zones,
+        hazard_sites=read.hazard_sites,
+        household_ids=np.empty(0, dtype=object)
+        if households is None
+        else households.table["household_id"].to_numpy(),
     )
     for layer in draft.layers:
-        if layer.name in read.grids:
+        source_read = {
+            "zones": layer.name in read.hazard_zones,
+            "sites": layer.name in read.hazard_sites,
+        }.get(layer.spec.source, layer.name in read.grids)
+        if source_read and (layer.spec.sites is None or layer.name in read.hazard_sites):
             problems.attempt(partial(overlayer.layer, layer))
 
 

@@ -58,6 +58,10 @@ class Inputs:
     """The villages' polygons in each raster CRS (by WKT), moved once and shared."""
     sources: Mapping[str, LayerSource] = field(default_factory=dict)
     """What the engine reads for each layer (a raster, or a cube reduced to a grid)."""
+    hazard_zones: Mapping[str, HazardZones] = field(default_factory=dict)
+    """The zones of each ``source = "zones"`` layer."""
+    hazard_sites: Mapping[str, HazardSites] = field(default_factory=dict)
+    """The hazard sites of each layer that has them (its source, or a ``[sites]`` table)."""
 
     @cached_property
     def located(self) -> np.ndarray:
@@ -78,6 +82,36 @@ class LayerSource:
     grid: Grid
     derivation: Mapping[str, Any] | None = None
     """A cube's reduction: variable, the reduction in words, the years used and left out."""
+
+
+@dataclass(frozen=True)
+class HazardZones:
+    """A zones layer's polygons (in ``crs``), each zone's x and its label (the field's
+    value as text)."""
+
+    geometry: np.ndarray
+    crs: CRS
+    value: np.ndarray
+    label: np.ndarray
+    outside: float
+    """x of the area outside every zone (NaN: missing)."""
+
+
+@dataclass(frozen=True)
+class HazardSites:
+    """Hazard sites: each one's id, place (``x``, ``y`` in ``crs``), x, label, threat
+    radius in metres, and the households the register names as threatened."""
+
+    ids: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    crs: CRS
+    value: np.ndarray
+    label: np.ndarray
+    radius_m: np.ndarray
+    named: tuple[tuple[str, ...], ...]
+    path: Path
+    """The file they were read from, for messages."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +178,7 @@ class RunResult:
     risk_classes: pd.DataFrame
     """Households per risk class (columns 0-4), for each hazard and 'combined' (rows)."""
     layer_images: Mapping[str, MapImage]
-    """Each layer's raster as a class image for the map."""
+    """Each raster (or cube) layer's values as a class image for the map."""
     versions: Mapping[str, str]
     """What the run ran on (Python, hazardmap, its libraries, GDAL), for the manifest."""
     relief: MapImage | None = None
@@ -158,6 +192,11 @@ class RunResult:
     recorded_inputs: Sequence[Mapping[str, Any]] | None = None
     """Every input with its role and SHA-256, as the manifest records them (None: the
     manifest describes them itself)."""
+    layer_zones: Mapping[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    """Each zones layer's zones for the map (label, value; EPSG:4326, simplified)."""
+    layer_sites: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    """Each layer's hazard sites: site_id, label, value, lon, lat, radius_m, village_code,
+    village, township, households and monitored (the households each threatens)."""
     out_dir: Path | None = None
 
     def written_to(self, out_dir: Path, timings: Mapping[str, float]) -> RunResult:

@@ -17,6 +17,7 @@ from hazardmap.config.fields import (
     Count,
     CurveInput,
     NonNegative,
+    Positive,
     Probability,
     Real,
     StrictModel,
@@ -89,14 +90,76 @@ class ReduceSection(StrictModel):
         )
 
 
+ClassTable = dict[str, Real]
+"""A class label (as text) -> x."""
+
+
+class SitesSection(StrictModel):
+    """Hazard sites (地质灾害隐患点): points with a grade or value and a threat radius,
+    from a CSV with longitude and latitude or a vector file. ``source = "sites"`` takes
+    these keys at the top of the layer file; any other source in a ``[sites]`` table."""
+
+    path: Path
+    layer: str | None = None
+    field: str
+    classes: ClassTable | None = None
+    radius_m: Positive | None = None
+    radius_field: str | None = None
+    households_field: str | None = None
+    id_field: str | None = None
+    lon_field: str = "lon"
+    lat_field: str = "lat"
+    crs: str | None = None
+
+    @model_validator(mode="after")
+    def _one_radius(self) -> SitesSection:
+        if (self.radius_m is None) == (self.radius_field is None):
+            raise ValueError(
+                "hazard sites need a threat radius: radius_m (metres, the same for every "
+                "site) or radius_field (the field holding each site's radius), not both"
+            )
+        return self
+
+
+SOURCE_KEYS = {
+    "zones": {"layer", "field", "classes", "outside"},
+    "sites": {
+        "layer",
+        "field",
+        "classes",
+        "outside",
+        "radius_m",
+        "radius_field",
+        "households_field",
+        "id_field",
+        "lon_field",
+        "lat_field",
+    },
+    "cube": {"variable", "reduce"},
+    "raster": {"band"},
+}
+"""The keys that belong to one source only: any other source refuses them."""
+
+
 class LayerFile(StrictModel):
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     title: str
     title_zh: str | None = None
-    source: Literal["raster", "cube"] = "raster"
+    source: Literal["raster", "cube", "zones", "sites"] = "raster"
     path: Path
     variable: str | None = None
     reduce: ReduceSection | None = None
+    layer: str | None = None
+    field: str | None = None
+    classes: ClassTable | None = None
+    outside: Real | None = None
+    radius_m: Positive | None = None
+    radius_field: str | None = None
+    households_field: str | None = None
+    id_field: str | None = None
+    lon_field: str | None = None
+    lat_field: str | None = None
+    sites: SitesSection | None = None
     units: str | None = None
     sampling: Literal["nearest", "bilinear"] = "nearest"
     crs: str | None = None
@@ -164,19 +227,31 @@ class LayerFile(StrictModel):
                 )
         if self.crs_override and self.crs is None:
             raise ValueError("crs_override = true needs crs, the CRS that replaces the file's")
-        if self.source == "cube":
-            if self.variable is None or self.reduce is None:
-                raise ValueError(
-                    "source = 'cube' needs variable (the NetCDF variable) and a [reduce] "
-                    "table (within_year, across_years; optional months, years)"
-                )
-            if self.band is not None:
-                raise ValueError("band is for rasters; a cube's variable is chosen by variable")
-        elif self.variable is not None or self.reduce is not None:
+        self._keys_fit_source()
+        if self.source == "cube" and (self.variable is None or self.reduce is None):
             raise ValueError(
-                "variable and [reduce] are for source = 'cube'; a raster layer names a NetCDF "
-                "variable in its path ('NETCDF:\"file.nc\":variable')"
+                "source = 'cube' needs variable (the NetCDF variable) and a [reduce] "
+                "table (within_year, across_years; optional months, years)"
             )
+        if self.source in ("zones", "sites") and self.field is None:
+            raise ValueError(
+                f"source = '{self.source}' needs field, the field holding each "
+                f"{self.source[:-1]}'s class or value"
+            )
+        if self.source == "sites":
+            if self.outside is None:
+                raise ValueError(
+                    "source = 'sites' needs outside, the x of a household beyond every "
+                    "site's radius (e.g. outside = 0.0, or the lowest class)"
+                )
+            self.site_keys()  # one radius, given once
+            if self.sites is not None:
+                raise ValueError(
+                    "a [sites] table adds sites to another source; a layer of "
+                    "source = 'sites' gives its sites at the top of the file"
+                )
+        if self.source == "zones" and self.sampling == "bilinear":
+            raise ValueError("sampling = 'bilinear' is for rasters; zones have no cells")
         if self.frequency.type == "classes" and self.frequency.points:
             lowest, highest = self.frequency.points[0][0], self.frequency.points[-1][0]
             if not any(lowest < b <= highest for b in self.levels):
@@ -185,12 +260,63 @@ class LayerFile(StrictModel):
                     f"{highest:g}, so every village would get the same level; give levels "
                     "among the classes, e.g. the three highest classes"
                 )
+        if self.frequency.type == "classes":
+            self._values_are_classes()
         if self.frequency.type == "classes" and self.sampling == "bilinear":
             raise ValueError(
                 "sampling = 'bilinear' would blend classes into values that are none; a "
                 "class layer samples the nearest cell: remove the key or set 'nearest'"
             )
         return self
+
+    def _keys_fit_source(self) -> None:
+        """Keys that belong to another source are an error, not silently ignored."""
+        given = {key for key in self.model_fields_set if getattr(self, key) is not None}
+        specific = set().union(*SOURCE_KEYS.values())
+        stray = sorted((given & specific) - SOURCE_KEYS[self.source])
+        if not stray:
+            return
+        owners = [repr(s) for s, keys in SOURCE_KEYS.items() if keys & set(stray)]
+        hint = (
+            " (a raster layer names a NetCDF variable in its path: 'NETCDF:\"file.nc\":variable')"
+            if self.source == "raster" and "variable" in stray
+            else ""
+        )
+        raise ValueError(
+            f"{', '.join(stray)}: key(s) of source = {' or '.join(owners)}, but this layer's "
+            f"source is '{self.source}'; remove them or set source{hint}"
+        )
+
+    def _values_are_classes(self) -> None:
+        """On a class layer, every x a table, `outside` or the sites give must be a class."""
+        classes = [x for x, _ in self.frequency.points or ()]
+        tables = {"classes": self.classes or {}, "[sites] classes": {}}
+        if self.sites is not None and self.sites.classes is not None:
+            tables["[sites] classes"] = self.sites.classes
+        named = [
+            (f"{key} '{label}'", x) for key, table in tables.items() for label, x in table.items()
+        ]
+        if self.outside is not None:
+            named.append(("outside", self.outside))
+        stray = [(what, x) for what, x in named if not any(abs(x - c) <= 1e-9 for c in classes)]
+        if stray:
+            what, x = stray[0]
+            raise ValueError(
+                f"{what} = {x:g} is no class of [frequency] points {classes}; on a class "
+                "layer every x must be one of the classes: map it to a class or add the class"
+            )
+
+    def site_keys(self) -> SitesSection | None:
+        """The layer's hazard sites: its own (``source = "sites"``) or its ``[sites]``."""
+        if self.source != "sites":
+            return self.sites
+        assert self.field is not None
+        keys = {
+            key: getattr(self, key)
+            for key in SitesSection.model_fields
+            if key not in ("path", "field") and getattr(self, key) is not None
+        }
+        return SitesSection(path=self.path, field=self.field, **keys)
 
     def hazard_params(self) -> HazardParams:
         """The model's view of this layer."""

@@ -25,7 +25,8 @@ class LayerConfig:
 
     @property
     def raster_path(self) -> Path:
-        """The raster file (for a NETCDF:"file.nc":variable path, the NetCDF file)."""
+        """The layer's source file: a raster, a cube, zones or sites (for a
+        NETCDF:"file.nc":variable path, the NetCDF file)."""
         named = split_netcdf_name(str(self.spec.path))
         path = Path(named[0]) if named else self.spec.path
         return real_path(self.file.parent / path)
@@ -35,6 +36,22 @@ class LayerConfig:
         """The NetCDF variable a NETCDF:"file.nc":variable path names, else None."""
         named = split_netcdf_name(str(self.spec.path))
         return named[1] if named else None
+
+    @property
+    def sites_path(self) -> Path | None:
+        """The hazard sites file of a ``[sites]`` table (None without one; a layer of
+        ``source = "sites"`` has its sites at :attr:`raster_path`)."""
+        sites = self.spec.sites
+        return None if sites is None else real_path(self.file.parent / sites.path)
+
+    @property
+    def source_files(self) -> list[Path]:
+        """Every file the layer reads (a Shapefile with the files beside it)."""
+        paths = [self.raster_path] if self.spec.source in ("raster", "cube") else []
+        paths += [] if self.spec.source in ("raster", "cube") else with_sidecars(self.raster_path)
+        if self.sites_path is not None:
+            paths += with_sidecars(self.sites_path)
+        return paths
 
     def source_options(self) -> dict[str, Any]:
         """How the raster is read: the keyword arguments of ``raster.open_source``."""
@@ -130,6 +147,6 @@ class Config:
         """Every file and folder the project reads: an output folder must never hold one."""
         paths = [self.file, self.layers_dir, *(layer.file for layer in self.layers)]
         paths += with_sidecars(self.villages_path)
-        paths += [self.households_path, *(layer.raster_path for layer in self.layers)]
+        paths += [self.households_path, *(p for layer in self.layers for p in layer.source_files)]
         paths += [p for p in (self.business_split_path, self.backdrop_path) if p is not None]
         return paths

@@ -8,14 +8,15 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
-from hazardmap.crs import check_fits, parse_system, same_crs, system_of
-from hazardmap.errors import CRSError, InputError, InputFileNotFoundError
+from hazardmap.errors import InputError
 from hazardmap.io.text import control_characters
+from hazardmap.io.vectors import VectorRole, in_declared_crs, read_vector
 from hazardmap.polygons import POLYGONAL_TYPES, polygonal_part, union
 from hazardmap.problems import Problems, names_summary, rows_summary
+
+VILLAGES = VectorRole("villages", "[villages]", "the villages as polygons")
 
 
 def read_villages(
@@ -34,7 +35,7 @@ def read_villages(
     Codes are text (leading zeros matter). Invalid geometries are repaired with
     ``make_valid`` and reported as a warning.
     """
-    frame = _read_vector(path, layer)
+    frame = read_vector(path, layer, VILLAGES)
     fields = [id_field, name_field] + ([township_field] if township_field else [])
     missing = [f for f in fields if f not in frame.columns]
     if missing:
@@ -43,7 +44,7 @@ def read_villages(
             f"the file has {names_summary(list(frame.columns.drop('geometry')))}; "
             "set [villages] id_field/name_field/township_field to the right names"
         )
-    frame = _in_declared_crs(frame, path, crs)
+    frame = in_declared_crs(frame, path, crs, VILLAGES)
     codes = _codes(frame[id_field], id_field, path)
     geoms = _polygons(np.asarray(frame.geometry.values), codes, path, problems)
     township = (
@@ -134,48 +135,6 @@ def _cut_codes(
             f"{len(merged):,} villages"
         )
     return merged
-
-
-def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
-    if not path.exists():
-        raise InputFileNotFoundError(f"{path}: villages file not found; check [villages] path")
-    if not path.is_file() and not path.is_dir():  # a folder may be a vector data set
-        raise InputError(f"{path}: the villages file is a device, not a file; give a file")
-    if path.suffix.lower() == ".shp":
-        absent = [s for s in (".dbf", ".shx") if not path.with_suffix(s).exists()]
-        if absent:
-            raise InputError(
-                f"{path}: the Shapefile's {' and '.join(absent)} file is missing beside it; "
-                "copy every file of the Shapefile (.shp, .shx, .dbf, .prj, .cpg) together"
-            )
-    try:
-        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
-        if layer is None and len(layers) > 1:
-            raise InputError(
-                f"{path}: the file holds {len(layers)} layers, {names_summary(layers)}; "
-                'choose one with layer = "..." in [villages]'
-            )
-        if layer is not None and layer not in layers:
-            raise InputError(
-                f"{path}: no layer '{layer}'; the file holds {names_summary(layers)}; "
-                "correct [villages] layer"
-            )
-        frame = gpd.read_file(path, layer=layer)
-    except InputError:
-        raise
-    except Exception as exc:  # pyogrio raises several unrelated types for unreadable files
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(
-            f"{path}: not a vector file GDAL can read ({first[:200]}); check the file"
-        ) from None
-    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
-        raise InputError(
-            f"{path}: the file has no geometries (a table without polygons); give the "
-            "villages as polygons (GeoPackage, Shapefile or GeoJSON)"
-        )
-    if len(frame) == 0:
-        raise InputError(f"{path}: the villages file holds no features; give the village polygons")
-    return frame
 
 
 EXACT_FLOAT_LIMIT = 2.0**53
@@ -276,41 +235,3 @@ def _warn_overlaps(geoms: np.ndarray, path: Path, problems: Problems) -> None:
             "hazard counts in each village covering it (a county outline or township given "
             "as a village, or boundaries drawn twice); check the polygons"
         )
-
-
-def _in_declared_crs(frame: gpd.GeoDataFrame, path: Path, declared: str | None) -> gpd.GeoDataFrame:
-    """The villages in the CRS their coordinates are really in, checked to fit it.
-
-    GCJ-02 and BD-09 override what the file claims (files drawn on AMap or Baidu usually
-    say WGS84) and are converted to WGS84; any other declared CRS is for files without one.
-    """
-    where = f"{path}: [villages] crs"
-    system = None if declared is None else parse_system(declared, where=where)
-    file_crs = frame.crs
-    if file_crs is not None and "undefined" in file_crs.name.lower():
-        file_crs = None  # a GeoPackage's "Undefined geographic/cartesian SRS"
-    coords = shapely.get_coordinates(np.asarray(frame.geometry.values))
-    if system is not None and system.offset is not None:
-        check_fits(coords[:, 0], coords[:, 1], system, where=str(path))
-        moved = shapely.transform(
-            np.asarray(frame.geometry.values),
-            lambda xy: np.column_stack(system.convert(xy[:, 0], xy[:, 1])),
-        )
-        return frame.set_geometry(gpd.GeoSeries(moved, index=frame.index), crs=system.crs)
-    if file_crs is None:
-        if system is None:
-            raise CRSError(
-                f'{path}: the villages have no CRS; add crs = "EPSG:...." to [villages] '
-                "or save the file with its CRS"
-            )
-        file_system = system
-    else:
-        file_system = system_of(file_crs)
-        if system is not None and not same_crs(system.crs, file_crs):
-            raise CRSError(
-                f"{path}: the file's CRS is {file_crs.to_string()} but [villages] crs says "
-                f"{declared}; remove crs from [villages] (it is for files without a CRS), or "
-                "fix the file's CRS"
-            )
-    check_fits(coords[:, 0], coords[:, 1], file_system, where=str(path))
-    return frame.set_crs(file_system.crs, allow_override=True)

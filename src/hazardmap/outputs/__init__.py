@@ -50,6 +50,8 @@ def write_outputs(result: RunResult, target: Path, *, total_seconds: float) -> P
             households=result.households,
             layers=result.config.layers,
             layer_images=result.layer_images,
+            layer_zones=result.layer_zones,
+            layer_sites=result.layer_sites,
             relief=result.relief,
             changes=result.changes,
             show_households=result.config.settings.map.households,

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from hazardmap.config import Config
+    from hazardmap.config import Config, LayerConfig
     from hazardmap.crs import Grid
     from hazardmap.results import Comparison
 
@@ -67,20 +67,40 @@ def input_files(
     if config.business_split_path is not None:
         files.append(describe_file(config.business_split_path, "business split", root))
     for layer in config.layers:
-        derivation = (derivations or {}).get(layer.name)
-        kind = "cube" if layer.spec.source == "cube" else "raster"
-        entry = describe_file(layer.raster_path, f"{kind} {layer.name}", root)
-        if derivation is not None:
-            entry["reduction"] = dict(derivation)
-        grid = grids[layer.name]
-        entry |= {
-            "crs": grid.crs.to_string(),
-            "width": grid.width,
-            "height": grid.height,
-            "transform": list(grid.transform)[:6],
-        }
-        files.append(entry)
+        source = layer.spec.source
+        if source in ("zones", "sites"):
+            files += [
+                describe_file(path, f"{source} {layer.name}", root)
+                for path in with_sidecars(layer.raster_path)
+            ]
+        else:
+            files.append(_raster_entry(layer, grids[layer.name], derivations, root))
+        if layer.sites_path is not None:
+            files += [
+                describe_file(path, f"sites {layer.name}", root)
+                for path in with_sidecars(layer.sites_path)
+            ]
     return files
+
+
+def _raster_entry(
+    layer: LayerConfig,
+    grid: Grid,
+    derivations: Mapping[str, Mapping[str, Any] | None] | None,
+    root: Path,
+) -> dict[str, Any]:
+    """A raster or cube with its grid, and a cube's reduction."""
+    derivation = (derivations or {}).get(layer.name)
+    kind = "cube" if layer.spec.source == "cube" else "raster"
+    entry = describe_file(layer.raster_path, f"{kind} {layer.name}", root)
+    if derivation is not None:
+        entry["reduction"] = dict(derivation)
+    return entry | {
+        "crs": grid.crs.to_string(),
+        "width": grid.width,
+        "height": grid.height,
+        "transform": list(grid.transform)[:6],
+    }
 
 
 def portable(value: Any, base: Path) -> Any:

@@ -1,5 +1,5 @@
-"""map.html: villages by combined risk, hazard level and expected returns; hazard rasters;
-households by risk class; a search box, legends, a scale bar and full screen.
+"""map.html: villages by combined risk, hazard level and expected returns; hazard rasters,
+zones and sites; households by risk class; a search box, legends, a scale bar and full screen.
 
 The page is one self-contained file: Leaflet's script, style sheet and images are inlined
 from the xstatic-leaflet package and every raster is an inlined image, so it opens with
@@ -37,6 +37,8 @@ from hazardmap.outputs.webmap.layers import (
     expected_returns,
     hazard_levels,
     hazard_raster,
+    hazard_sites,
+    hazard_zones,
     household_points,
 )
 from hazardmap.outputs.webmap.page import new_map, number_elements
@@ -57,6 +59,8 @@ def _overlays(
     layer_images: Mapping[str, MapImage],
     changes: pd.DataFrame | None,
     show_households: bool,
+    layer_zones: Mapping[str, gpd.GeoDataFrame],
+    layer_sites: Mapping[str, pd.DataFrame],
 ) -> list[LayerWithLegend]:
     """The map's overlays in the order they are listed, the combined risk first."""
     hazards = [layer.name for layer in layers]
@@ -64,7 +68,13 @@ def _overlays(
     data = village_features(villages, hazards, breaks)
     overlays = [combined_risk(data, layers), expected_returns(data, breaks)]
     for layer in layers:
-        overlays += [hazard_levels(data, layer), hazard_raster(layer_images[layer.name], layer)]
+        overlays.append(hazard_levels(data, layer))
+        if layer.name in layer_images:
+            overlays.append(hazard_raster(layer_images[layer.name], layer))
+        if layer.name in layer_zones:
+            overlays.append(hazard_zones(layer_zones[layer.name], layer))
+        if layer.name in layer_sites:
+            overlays.append(hazard_sites(layer_sites[layer.name], layer))
     changed = changed_features(changes, hazards, data)
     if changed is not None:
         overlays.append(changed_villages(changed))
@@ -83,19 +93,32 @@ def build_map(
     changes: pd.DataFrame | None,
     show_households: bool,
     title: str,
+    layer_zones: Mapping[str, gpd.GeoDataFrame] | None = None,
+    layer_sites: Mapping[str, pd.DataFrame] | None = None,
 ) -> folium.Map:
     """The interactive map as a folium Map, its elements numbered (not yet written).
 
     ``villages``: one row per village (the contract's columns), polygons in EPSG:4326;
     ``households``: the households table; ``layers``: the hazard layers, in order;
-    ``layer_images``: each layer's class image; ``relief``: the offline backdrop, if any;
+    ``layer_images``: each raster layer's class image; ``layer_zones`` and
+    ``layer_sites``: each zones layer's zones and each layer's hazard sites;
+    ``relief``: the offline backdrop, if any;
     ``changes``: the villages changed since the previous run (None without one);
     ``show_households``: ``[map] households``; ``title``: the project's name."""
     west, south, east, north = villages.total_bounds
     fmap = new_map((west, south, east, north), title)
     for backdrop in backdrops(relief):
         backdrop.add_to(fmap)
-    overlays = _overlays(villages, households, layers, layer_images, changes, show_households)
+    overlays = _overlays(
+        villages,
+        households,
+        layers,
+        layer_images,
+        changes,
+        show_households,
+        layer_zones or {},
+        layer_sites or {},
+    )
     for overlay in overlays:
         overlay.layer.add_to(fmap)
     LayerControl(collapsed=False).add_to(fmap)
@@ -116,6 +139,8 @@ def write_map(
     changes: pd.DataFrame | None,
     show_households: bool,
     title: str,
+    layer_zones: Mapping[str, gpd.GeoDataFrame] | None = None,
+    layer_sites: Mapping[str, pd.DataFrame] | None = None,
 ) -> None:
     """Render the map (see :func:`build_map`) and write it as one self-contained HTML file."""
     fmap = build_map(
@@ -127,5 +152,7 @@ def write_map(
         changes=changes,
         show_households=show_households,
         title=title,
+        layer_zones=layer_zones,
+        layer_sites=layer_sites,
     )
     fmap.save(str(path))

@@ -6,11 +6,13 @@ backdrops (the offline hillshade and OpenStreetMap), which have no legend."""
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import folium
 import pandas as pd
+import shapely
 
 from hazardmap.outputs.images import class_image_uri, relief_uri
 from hazardmap.outputs.style import (
@@ -34,6 +36,8 @@ from hazardmap.outputs.webmap.elements import (
 from hazardmap.outputs.webmap.features import household_rows
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from hazardmap.config import LayerConfig
     from hazardmap.results import MapImage
 
@@ -172,6 +176,100 @@ def hazard_raster(image: MapImage, layer: LayerConfig) -> LayerWithLegend:
         show=False,
     )
     return LayerWithLegend(raster, f"raster_{layer.name}", _level_legend(layer, " (raster 栅格)"))
+
+
+def _level_class(value: float, layer: LayerConfig) -> int:
+    """The colour class of a value between the layer's level breaks (1-4; 0 missing)."""
+    if not math.isfinite(value):
+        return 0
+    return 1 + sum(value >= b for b in layer.spec.levels)
+
+
+def hazard_zones(zones: gpd.GeoDataFrame, layer: LayerConfig) -> LayerWithLegend:
+    """One hazard's zones as drawn (simplified for display), coloured by the classes
+    between its level breaks, each with its label."""
+    data = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(geom),
+                "properties": {
+                    "label": html.escape(str(label)),
+                    "value": f"{value:g}",
+                    "colour": LEVEL_COLOURS[_level_class(float(value), layer)],
+                },
+            }
+            for geom, label, value in zip(
+                zones.geometry.values, zones["label"], zones["value"], strict=True
+            )
+        ],
+    }
+    shapes = GeoJson(
+        data,
+        name=f"{hazard_title(layer)}: zones 分区",
+        show=False,
+        style_function=lambda f: {
+            "fillColor": f["properties"]["colour"],
+            "color": "#555",
+            "weight": 0.4,
+            "fillOpacity": 0.55,
+        },
+        tooltip=_tooltip([("label", "Zone 分区"), ("value", "Value 值")]),
+    )
+    return LayerWithLegend(shapes, f"zones_{layer.name}", _level_legend(layer, " (zones 分区)"))
+
+
+def hazard_sites(sites: pd.DataFrame, layer: LayerConfig) -> LayerWithLegend:
+    """One layer's hazard sites: each point and its threat radius (a circle drawn in
+    metres on the ground), with the households it threatens."""
+    features = []
+    for site in sites.to_dict(orient="records"):
+        properties = {
+            "site": html.escape(str(site["site_id"])),
+            "label": html.escape(str(site["label"])),
+            "radius": f"{site['radius_m']:,.0f} m",
+            "radius_m": float(site["radius_m"]),
+            "village": html.escape(f"{site['village']} {site['township']}".strip()),
+            "threatened": f"{site['households']:,} ({site['monitored']:,} monitored 监测户)",
+            "colour": LEVEL_COLOURS[_level_class(float(site["value"]), layer)],
+        }
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [site["lon"], site["lat"]]},
+                "properties": properties,
+            }
+        )
+    shapes = GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name=f"{hazard_title(layer)}: hazard sites 隐患点",
+        show=False,
+        marker=folium.Circle(radius=1, fill=True),
+        style_function=lambda f: {
+            "radius": f["properties"]["radius_m"],
+            "fillColor": f["properties"]["colour"],
+            "color": "#7f0000",
+            "weight": 1.2,
+            "fillOpacity": 0.35,
+        },
+        tooltip=_tooltip(SITE_FIELDS),
+    )
+    legend = (
+        f"<b>{hazard_title(layer)}: hazard sites 隐患点</b>"
+        + swatches([(LEVEL_COLOURS[k], LEVEL_LABELS[k]) for k in DESCENDING[:-1]])
+        + "<small>circle: threat radius 威胁范围</small>"
+    )
+    return LayerWithLegend(shapes, f"sites_{layer.name}", legend)
+
+
+SITE_FIELDS = (
+    ("site", "Site 隐患点"),
+    ("label", "Grade 等级"),
+    ("radius", "Threat radius 威胁半径"),
+    ("village", "Village 村"),
+    ("threatened", "Households threatened 受威胁户"),
+)
 
 
 def changed_villages(changed: dict[str, Any]) -> LayerWithLegend:

@@ -1,18 +1,18 @@
-"""Rasters over villages and households, and as map images: the one costly step, cached.
+"""Each layer over villages and households, whatever its source.
 
-Per layer, the villages' coverage-weighted statistics and level and each household's value
-come from one scan of the raster. Layers on the same grid share the villages' pixel
-geometry and the households' cell entries. Each layer's map image (its raster warped to Web
-Mercator and classed by its levels) and the backdrop's shaded relief are made here too,
-through the same raster opener as the statistics (same band, masks and CRS). A layer whose
-inputs did not change since an earlier run is taken from the content-addressed cache
-(``cache.py``), image and warnings included.
+A raster (or a reduced cube) gives the villages' coverage-weighted statistics and level
+and each household's value from one scan; layers on the same grid share the villages'
+pixel geometry and the households' cell entries. Each raster layer's map image (warped to
+Web Mercator and classed by its levels) is made here too, through the same raster opener
+as the statistics (same band, masks and CRS). Zones and sites go to ``vectors.py``, and a
+``[sites]`` table raises any source's household values there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,11 @@ import geopandas as gpd
 import numpy as np
 from pyproj import CRS
 
-from hazardmap.cache import CacheEntry, OverlayCache
 from hazardmap.config import LayerConfig
 from hazardmap.errors import InputError
 from hazardmap.model.villages import hazard_level, village_class
+from hazardmap.overlay.result import LayerOverlay
+from hazardmap.overlay.vectors import VectorFrame
 from hazardmap.problems import Problems
 from hazardmap.raster import (
     Grid,
@@ -35,57 +36,17 @@ from hazardmap.raster import (
     to_pixel_space,
     zones_to_crs,
 )
-from hazardmap.raster.images import layer_image, relief_image
+from hazardmap.raster.images import layer_image
 from hazardmap.raster.kernels import Coverage
 from hazardmap.raster.source import SourceOptions
-from hazardmap.results import Inputs, LayerSource, MapImage
+from hazardmap.results import HazardSites, HazardZones, Inputs, LayerSource
 
-
-@dataclass(frozen=True)
-class LayerOverlay:
-    """One layer over the villages (mean, max, level), the households (value), and as the
-    map's image."""
-
-    mean: np.ndarray
-    maximum: np.ndarray
-    level: np.ndarray
-    value: np.ndarray
-    image: MapImage
-    class_shares: np.ndarray | None = None
-    """A class layer's (villages x classes) share of each village's area with data in each
-    class (its mean is then NaN: a mean class means nothing); None for other layers."""
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """The overlay as named arrays, for the cache."""
-        shares = {} if self.class_shares is None else {"class_shares": self.class_shares}
-        return {
-            "mean": self.mean,
-            "max": self.maximum,
-            "level": self.level,
-            "value": self.value,
-            **shares,
-            **_image_arrays(self.image),
-        }
-
-    @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> LayerOverlay:
-        return cls(
-            arrays["mean"],
-            arrays["max"],
-            arrays["level"],
-            arrays["value"],
-            _image(arrays),
-            arrays.get("class_shares"),
-        )
-
-
-def _image_arrays(image: MapImage) -> dict[str, np.ndarray]:
-    return {"image": image.pixels, "image_bounds": np.asarray(image.bounds, dtype=np.float64)}
-
-
-def _image(arrays: dict[str, np.ndarray]) -> MapImage:
-    (south, west), (north, east) = arrays["image_bounds"].tolist()
-    return MapImage(arrays["image"], ((south, west), (north, east)))
+_WHY_MISSING = {
+    "raster": "nodata, NaN or infinite cells, or off the raster",
+    "cube": "nodata, NaN or infinite cells, or off the cube",
+    "zones": "outside every zone, and no outside value",
+    "sites": "no site value",
+}
 
 
 def _grid_key(grid: Grid) -> tuple[object, ...]:
@@ -94,8 +55,9 @@ def _grid_key(grid: Grid) -> tuple[object, ...]:
 
 @dataclass
 class Overlayer:
-    """Scans layers over villages and households, sharing per-grid work: layers on one
-    grid share the villages' pixel geometry and the households' cell entries."""
+    """Overlays layers on villages and households, sharing work between them: layers on
+    one grid share the villages' pixel geometry and the households' cell entries, zones
+    and sites layers the villages and households in one equal-area projection."""
 
     villages: gpd.GeoDataFrame
     grids: Mapping[str, Grid]
@@ -110,6 +72,11 @@ class Overlayer:
     """The villages in each raster CRS (by WKT), shared with the inputs' extent checks."""
     sources: Mapping[str, LayerSource] = field(default_factory=dict)
     """What to read for each layer (default: its raster, with its options)."""
+    hazard_zones: Mapping[str, HazardZones] = field(default_factory=dict)
+    hazard_sites: Mapping[str, HazardSites] = field(default_factory=dict)
+    household_ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    monitored: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    """Which households are monitored (any category but none), for the sites' counts."""
     _pixel_zones: dict[tuple[object, ...], Any] = field(default_factory=dict)
     _pixel_points: dict[tuple[object, ...], Any] = field(default_factory=dict)
 
@@ -127,7 +94,44 @@ class Overlayer:
             problems=problems,
             zones=inputs.zones,
             sources=inputs.sources,
+            hazard_zones=inputs.hazard_zones,
+            hazard_sites=inputs.hazard_sites,
+            household_ids=households["household_id"].to_numpy(),
+            monitored=households["category"].to_numpy() != "none",
         )
+
+    @cached_property
+    def _vectors(self) -> VectorFrame:
+        return VectorFrame(
+            villages=self.villages,
+            x=self.x,
+            y=self.y,
+            crs=self.crs,
+            village_index=self.village_index,
+            household_ids=self.household_ids,
+            monitored=self.monitored
+            if len(self.monitored) == len(self.x)
+            else np.zeros(len(self.x), dtype=bool),
+            min_area_share=self.min_area_share,
+            problems=self.problems,
+        )
+
+    def layer(self, layer: LayerConfig) -> LayerOverlay:
+        """The layer over the villages and households, from its source, raised by its
+        ``[sites]`` table if it has one."""
+        source = layer.spec.source
+        if source == "zones":
+            overlay = self._vectors.zones_layer(layer, self.hazard_zones[layer.name])
+        elif source == "sites":
+            overlay = self._vectors.sites_layer(layer, self.hazard_sites[layer.name])
+        else:
+            overlay = self._raster_layer(layer)
+        if layer.spec.sites is not None:
+            overlay = self._vectors.with_sites(layer, overlay, self.hazard_sites[layer.name])
+        has_data = np.isfinite(overlay.maximum)
+        self._report_missing(layer, overlay.value, has_data)
+        self._report_clamped(layer, overlay.value)
+        return overlay
 
     def _zones(self, grid: Grid) -> Any:
         key = _grid_key(grid)
@@ -144,7 +148,7 @@ class Overlayer:
             self._pixel_points[key] = points_in_grid(self.x, self.y, self.crs, grid, method=method)
         return self._pixel_points[key]
 
-    def layer(self, layer: LayerConfig) -> LayerOverlay:
+    def _raster_layer(self, layer: LayerConfig) -> LayerOverlay:
         """Coverage-weighted mean, max and level per village, and each household's value,
         from one strip-by-strip read of the layer's raster."""
         grid = self.grids[layer.name]
@@ -190,8 +194,6 @@ class Overlayer:
         else:
             mean = village_value = red.mean()
         value[by_village] = village_value[self.village_index[by_village]]
-        self._report_missing(layer, value, has_data)
-        self._report_clamped(layer, value)
         image = layer_image(path, breaks, options=SourceOptions(**options))
         return LayerOverlay(mean, red.maximum, level, value, image, class_shares)
 
@@ -266,50 +268,11 @@ class Overlayer:
         if households or villages:
             self.problems.warn(
                 f"{layer.raster_path}: {households:,} households and {villages:,} villages have "
-                f"no {layer.name} value (nodata, NaN or infinite cells, or off the raster), so "
-                "their risk is reported as missing (class 0, no data); check the raster's "
-                "nodata value and coverage"
+                f"no {layer.name} value ({_WHY_MISSING[layer.spec.source]}), so their risk is "
+                "reported as missing (class 0, no data); check the "
+                + (
+                    "zones and outside"
+                    if layer.spec.source == "zones"
+                    else "raster's nodata value and coverage"
+                )
             )
-
-
-def overlay_layers(
-    inputs: Inputs, problems: Problems, cache: OverlayCache
-) -> tuple[dict[str, LayerOverlay], list[str]]:
-    """Every layer's overlay, taken from the cache where nothing it depends on changed;
-    also the names of the layers reused."""
-    overlayer = Overlayer.of(inputs, problems)
-    overlays: dict[str, LayerOverlay] = {}
-    reused = []
-    computed: dict[str, CacheEntry] = {}
-    for layer in inputs.config.layers:
-        key = cache.layer_key(inputs.config, layer) if cache.folder is not None else ""
-        hit = cache.load(key) if key else None
-        if hit is not None:
-            overlays[layer.name] = LayerOverlay.from_arrays(hit.arrays)
-            problems.warn(*hit.warnings)
-            reused.append(layer.name)
-            continue
-        before = len(problems.warnings)
-        overlays[layer.name] = overlay = overlayer.layer(layer)
-        if key:
-            computed[key] = CacheEntry(overlay.arrays(), problems.warnings[before:])
-    for (
-        key,
-        entry,
-    ) in computed.items():  # only once every layer is done: a failed run writes nothing
-        cache.store(key, entry)
-    return overlays, reused
-
-
-def relief(backdrop: Path | None, cache: OverlayCache) -> MapImage | None:
-    """The backdrop's shaded relief for the map, from the cache when the file is unchanged."""
-    if backdrop is None:
-        return None
-    key = cache.relief_key(backdrop) if cache.folder is not None else ""
-    hit = cache.load(key) if key else None
-    if hit is not None:
-        return _image(hit.arrays)
-    image = relief_image(backdrop)
-    if key:
-        cache.store(key, CacheEntry(_image_arrays(image), []))
-    return image

@@ -1,0 +1,263 @@
+"""Hazard zones and hazard sites as a county receives them: read, checked, each given its x.
+
+Zones are polygons (GeoPackage, Shapefile, GeoJSON, any CRS) with a class or value field;
+sites are points (地质灾害隐患点) from a CSV or workbook with longitude and latitude (WGS84,
+GCJ-02 or BD-09) or from a vector file, each with a grade or value and a threat radius. A
+``classes`` table maps labels, compared as text after Unicode folding, to x; without one
+the field must hold numbers. Every problem is one line naming the file, the field, the
+features and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from hazardmap.config import LayerConfig
+from hazardmap.config.layers import ClassTable, SitesSection
+from hazardmap.crs import WGS84, check_fits, parse_system
+from hazardmap.errors import InputError
+from hazardmap.io.labels import fold
+from hazardmap.io.tables import EXCEL_SUFFIXES, TableLayout, read_table
+from hazardmap.io.vectors import VectorRole, in_declared_crs, read_vector
+from hazardmap.polygons import POLYGONAL_TYPES, polygonal_part
+from hazardmap.problems import Problems, names_summary, rows_summary
+from hazardmap.results import HazardSites, HazardZones
+
+TABLE_SUFFIXES = (".csv", ".txt", *EXCEL_SUFFIXES)
+"""Sites in a table (longitude and latitude columns) rather than a vector file."""
+
+ID_SEPARATORS = re.compile(r"[;；,，、\s]+")
+"""Between the household ids a site's register names: ';' as CONTRACT.md says, and the
+separators a register typed by hand ends up with."""
+
+
+def label_text(values: pd.Series) -> pd.Series:
+    """A field's values as text: whole numbers without a decimal point (a grade stored
+    as 3.0 is '3'), trimmed; missing values as NA."""
+    if pd.api.types.is_float_dtype(values):
+        whole = values.dropna() % 1 == 0
+        if whole.all():
+            values = values.astype("Int64")
+    text = values.astype("string").str.strip()
+    text = text.mask(text == "")
+    return text
+
+
+def class_values(
+    values: pd.Series,
+    classes: ClassTable | None,
+    *,
+    path: Path,
+    field: str,
+    where: str,
+    unit: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each feature's x and its label: through ``classes`` when given (every label must
+    be mapped), else the field's numbers. A missing value is an error: a zone or site of
+    unknown grade would silently count as no hazard."""
+    labels = label_text(values)
+    lines = np.arange(len(values)) + 1
+    missing = labels.isna().to_numpy()
+    if missing.any():
+        raise InputError(
+            f"{path}: field '{field}' is empty at {rows_summary(lines[missing], unit=unit)}; "
+            f"give every {unit} its class or value, or remove it"
+        )
+    if classes is not None:
+        table = {fold(label): float(x) for label, x in classes.items()}
+        mapped = labels.map(lambda label: table.get(fold(str(label))), na_action="ignore")
+        unmapped = mapped.isna().to_numpy()
+        if unmapped.any():
+            counts = labels[unmapped].value_counts()
+            found = ", ".join(f"'{label}' ({n} {unit}s)" for label, n in counts.head(8).items())
+            raise InputError(
+                f"{path}: field '{field}' holds label(s) that classes does not map: {found}; "
+                f"add them to classes in {where} (labels are compared as text)"
+            )
+        return mapped.to_numpy(dtype=np.float64), labels.to_numpy(dtype=object)
+    numbers = pd.to_numeric(labels, errors="coerce").to_numpy(dtype=np.float64)
+    text = ~np.isfinite(numbers)
+    if text.any():
+        raise InputError(
+            f"{path}: field '{field}' holds text, not numbers, at "
+            f"{rows_summary(lines[text], labels[text].tolist(), unit=unit)}; map each label "
+            f'to x with classes = {{ "label" = x, ... }} in {where}'
+        )
+    return numbers, labels.to_numpy(dtype=object)
+
+
+def _require_fields(frame: pd.DataFrame, fields: list[str], path: Path, where: str) -> None:
+    missing = [f for f in fields if f not in frame.columns]
+    if missing:
+        present = [c for c in frame.columns if c != "geometry"]
+        raise InputError(
+            f"{path}: field(s) {missing} not found; the file has {names_summary(present)}; "
+            f"correct the field names in {where}"
+        )
+
+
+def read_zones(layer: LayerConfig, problems: Problems | None = None) -> HazardZones:
+    """A ``source = "zones"`` layer's polygons with their x, in their own CRS."""
+    spec = layer.spec
+    assert spec.field is not None  # the layer file checks
+    where = layer.file.name
+    path = layer.raster_path
+    frame = read_vector(path, spec.layer, VectorRole("hazard zones", where, "zones as polygons"))
+    _require_fields(frame, [spec.field], path, where)
+    frame = in_declared_crs(frame, path, spec.crs, VectorRole("zones", where, ""))
+    geoms = _zone_polygons(np.asarray(frame.geometry.values), path, problems)
+    value, label = class_values(
+        frame[spec.field], spec.classes, path=path, field=spec.field, where=where, unit="zone"
+    )
+    outside = np.nan if spec.outside is None else float(spec.outside)
+    return HazardZones(geoms, frame.crs, value, label, outside)
+
+
+def _zone_polygons(geoms: np.ndarray, path: Path, problems: Problems | None) -> np.ndarray:
+    """The zones' polygons; invalid ones repaired (with a warning), others refused."""
+    lines = np.arange(len(geoms)) + 1
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if empty.any():
+        raise InputError(
+            f"{path}: empty geometry at {rows_summary(lines[empty], unit='zone')}; "
+            "draw those zones or remove them"
+        )
+    other = ~np.isin(shapely.get_type_id(geoms), POLYGONAL_TYPES)
+    if other.any():
+        found = sorted({g.geom_type for g in geoms[other]})
+        raise InputError(
+            f"{path}: hazard zones must be polygons, found {found} at "
+            f"{rows_summary(lines[other], unit='zone')}; keep the zone polygons only"
+        )
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        geoms = geoms.copy()
+        geoms[invalid] = [polygonal_part(g) for g in shapely.make_valid(geoms[invalid])]
+        if problems is not None:
+            problems.warn(
+                f"{path}: repaired {int(invalid.sum())} invalid zone geometr"
+                f"{'y' if invalid.sum() == 1 else 'ies'} "
+                f"({rows_summary(lines[invalid], unit='zone')}); check them"
+            )
+    return geoms
+
+
+def read_sites(keys: SitesSection, path: Path, where: str) -> HazardSites:
+    """Hazard sites (a layer's own, or its ``[sites]`` table) with their x and radius;
+    ``where`` names the layer file (and table) whose keys fix a problem."""
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        frame, lines, x, y, crs = _table_sites(keys, path, where)
+    else:
+        frame, lines, x, y, crs = _vector_sites(keys, path, where)
+    value, label = class_values(
+        frame[keys.field], keys.classes, path=path, field=keys.field, where=where, unit="site"
+    )
+    if keys.id_field is None:
+        ids = np.array([str(line) for line in lines], dtype=object)
+    else:
+        ids = _site_ids(frame[keys.id_field], path, keys.id_field, lines)
+    radius = _radii(frame, keys, path, lines)
+    named: tuple[tuple[str, ...], ...] = ((),) * len(frame)
+    if keys.households_field is not None:
+        registers = frame[keys.households_field].astype("string").fillna("")
+        named = tuple(tuple(i for i in ID_SEPARATORS.split(str(r).strip()) if i) for r in registers)
+    return HazardSites(ids, x, y, crs, value, label, radius, named, path)
+
+
+def _table_sites(
+    keys: SitesSection, path: Path, where: str
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, CRS]:
+    """Sites from a CSV or workbook: longitude and latitude in the declared system."""
+    table = read_table(
+        path, role="hazard sites", layout=TableLayout(section=None), key=f"path in {where}"
+    )
+    frame, lines = table.frame, table.lines
+    wanted = [keys.lon_field, keys.lat_field, keys.field]
+    wanted += [k for k in (keys.radius_field, keys.id_field, keys.households_field) if k]
+    _require_fields(frame, wanted, path, where)
+    if len(frame) == 0:
+        raise InputError(f"{path}: the table holds no sites; give the hazard sites or remove it")
+    lon = pd.to_numeric(frame[keys.lon_field].str.strip(), errors="coerce").to_numpy(np.float64)
+    lat = pd.to_numeric(frame[keys.lat_field].str.strip(), errors="coerce").to_numpy(np.float64)
+    lost = ~(np.isfinite(lon) & np.isfinite(lat))
+    if lost.any():
+        raise InputError(
+            f"{path}: site without coordinates at {rows_summary(lines[lost])} "
+            f"('{keys.lon_field}', '{keys.lat_field}'); give every site its longitude and "
+            "latitude, or remove it"
+        )
+    system = parse_system(keys.crs or "EPSG:4326", where=f"{path}: crs in {where}")
+    check_fits(lon, lat, system, where=str(path))
+    x, y = system.convert(lon, lat)
+    return frame, lines, x, y, system.crs
+
+
+def _vector_sites(
+    keys: SitesSection, path: Path, where: str
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, CRS]:
+    """Sites from a vector file of points, in the file's CRS (or the declared one)."""
+    frame = read_vector(path, keys.layer, VectorRole("hazard sites", where, "sites as points"))
+    wanted = [keys.field] + [
+        k for k in (keys.radius_field, keys.id_field, keys.households_field) if k
+    ]
+    _require_fields(frame, wanted, path, where)
+    frame = in_declared_crs(frame, path, keys.crs, VectorRole("sites", where, ""))
+    geoms = np.asarray(frame.geometry.values)
+    lines = np.arange(len(frame)) + 1
+    lost = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if lost.any():
+        raise InputError(
+            f"{path}: site without coordinates at {rows_summary(lines[lost], unit='feature')}; "
+            "give every site its point, or remove it"
+        )
+    points = shapely.get_type_id(geoms) == int(shapely.GeometryType.POINT)
+    if not points.all():
+        found = sorted({g.geom_type for g in geoms[~points]})
+        raise InputError(
+            f"{path}: hazard sites must be points, found {found} at "
+            f"{rows_summary(lines[~points], unit='feature')}; give each site as one point"
+        )
+    crs = CRS.from_user_input(frame.crs) if frame.crs is not None else WGS84
+    return frame, lines, shapely.get_x(geoms), shapely.get_y(geoms), crs
+
+
+def _site_ids(values: pd.Series, path: Path, field: str, lines: np.ndarray) -> np.ndarray:
+    ids = label_text(values)
+    blank = ids.isna().to_numpy()
+    if blank.any():
+        raise InputError(
+            f"{path}: field '{field}' is empty at {rows_summary(lines[blank])}; give every "
+            "site an id"
+        )
+    repeated = ids.duplicated(keep=False).to_numpy()
+    if repeated.any():
+        raise InputError(
+            f"{path}: site id repeated at {rows_summary(lines[repeated], ids[repeated].tolist())}; "
+            "ids must be unique"
+        )
+    return ids.to_numpy(dtype=object)
+
+
+def _radii(frame: pd.DataFrame, keys: SitesSection, path: Path, lines: np.ndarray) -> np.ndarray:
+    """Each site's threat radius in metres: positive, given for every site."""
+    if keys.radius_field is None:
+        assert keys.radius_m is not None  # the layer file checks
+        return np.full(len(frame), float(keys.radius_m))
+    raw = frame[keys.radius_field]
+    radius = pd.to_numeric(
+        raw.str.strip() if pd.api.types.is_string_dtype(raw) else raw, errors="coerce"
+    ).to_numpy(np.float64)
+    bad = ~(np.isfinite(radius) & (radius > 0))
+    if bad.any():
+        raise InputError(
+            f"{path}: field '{keys.radius_field}' is no positive number of metres at "
+            f"{rows_summary(lines[bad], raw[bad].tolist())}; give every site its threat "
+            "radius in metres"
+        )
+    return radius
