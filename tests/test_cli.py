@@ -134,8 +134,9 @@ def test_demo_data_writes_every_raw_file(tmp_path: Path) -> None:
         "business_split.csv",
         "dem.tif",
         "hail.tif",
+        "hazard_sites.csv",
         "households.xlsx",
-        "landslide.tif",
+        "landslide_zones.gpkg",
         "spei_monthly.nc",
         "villages.gpkg",
     ]

@@ -13,10 +13,11 @@ from tests.helpers import REPO
 def test_the_repository_is_a_valid_project() -> None:
     config = load_config(REPO / "hazardmap.toml")
     assert config.hazard_names == ("drought", "hail", "landslide")
-    assert config.settings.risk.classes == (0.02, 0.05, 0.10)
-    assert (
-        config.layer("landslide").raster_path == (REPO / "data" / "raw" / "landslide.tif").resolve()
-    )
+    assert config.settings.risk.classes == (0.003, 0.006, 0.012)
+    landslide = config.layer("landslide")
+    raw = REPO / "data" / "raw"
+    assert landslide.raster_path == (raw / "landslide_zones.gpkg").resolve()
+    assert landslide.sites_path == (raw / "hazard_sites.csv").resolve()
     assert {i.name for i in config.settings.interventions} >= {
         "slope_works",
         "irrigation",

@@ -32,7 +32,6 @@ def demo_run(demo_project: Path, tmp_path_factory: pytest.TempPathFactory) -> ha
 def test_demo_rasters_have_their_own_crs_and_grid(demo_project: Path) -> None:
     raw = demo_project.parent / "data" / "raw"
     expected = {
-        "landslide": ("EPSG:32648", (30.0, 30.0), (0.0, 1.0)),
         "hail": ("EPSG:4326", (0.05, 0.05), (0.0, 30.0)),
         "dem": ("EPSG:32648", (30.0, 30.0), (1340.0, 2245.0)),
     }
@@ -44,6 +43,25 @@ def test_demo_rasters_have_their_own_crs_and_grid(demo_project: Path) -> None:
     with rasterio.open(raw / "dem.tif") as ds:
         dem = ds.read(1)
     assert dem.min() == pytest.approx(1340.0) and dem.max() == pytest.approx(2245.0)
+
+
+def test_demo_landslide_is_a_surveys_zoning_and_register(demo_project: Path) -> None:
+    """Four grades of zoning polygons in CGCS2000 / Gauss-Krüger, the highest the rarest;
+    a register of hazard sites beside the households, naming some of them."""
+    raw = demo_project.parent / "data" / "raw"
+    zones = gpd.read_file(raw / "landslide_zones.gpkg", layer="zones")
+    assert zones.crs.to_epsg() == 4544 and zones.geometry.is_valid.all()
+    area = zones.groupby("易发程度").geometry.apply(lambda g: g.area.sum())
+    assert set(area.index) == {"低易发", "中易发", "高易发", "极高易发"}
+    assert area["极高易发"] < area["高易发"] < area["中易发"] < area["低易发"]
+    assert 100 < len(zones) < 5000
+    sites = pd.read_csv(raw / "hazard_sites.csv", encoding="utf-8-sig", dtype=str)
+    assert 20 <= len(sites) <= 60 and sites["编号"].is_unique
+    assert set(sites["规模等级"]) <= {"小型", "中型", "大型"}
+    assert (sites["威胁半径_m"].astype(float) > 0).all()
+    named = {i for ids in sites["威胁户编号"].dropna() for i in ids.split(";")}
+    households = _demo_households(demo_project)
+    assert named and named <= set(households["household_id"])
 
 
 def test_demo_drought_is_a_monthly_cube_of_three_decades(demo_project: Path) -> None:
@@ -105,7 +123,9 @@ def test_demo_households_look_like_a_monitoring_list(demo_project: Path) -> None
     assert set(dominant) == {"share_crop", "share_orchard", "share_wage"}
     categories = households["category"].value_counts(normalize=True)
     assert all(0.005 < categories[c] < 0.08 for c in ("unstable", "marginal", "hardship"))
-    assert 0.3 < (households["income_pc"] < 10_000).mean() < 0.7
+    general = households["category"] == "none"
+    assert (households.loc[general, "income_pc"] > 1.2 * 7500).mean() > 0.95  # else monitored
+    assert (households.loc[~general, "income_pc"] < 1.5 * 7500).mean() > 0.8
     assert set(households["housing"]) == {"earth", "brick_wood", "brick_concrete", "frame", "cave"}
     assert 0.2 < households["insured"].mean() < 0.8
 
@@ -116,7 +136,19 @@ def test_demo_run_meets_the_promise(demo_run: hazardmap.RunResult) -> None:
     assert (households["risk_class"].value_counts() > 0).sum() >= 3
     for hazard in ("landslide", "drought", "hail"):
         assert villages[f"{hazard}_level"].nunique() >= 2, hazard
+    for hazard in ("drought", "hail"):
         assert villages[f"{hazard}_mean"].notna().all(), hazard
+    assert villages["landslide_mean"].isna().all()  # classes: shares, never a mean class
+    # plausible: disaster-induced returns well under 1% of households a year, every
+    # village class on the map with the highest rare, the ranking separating villages
+    assert households["risk"].sum() < 0.007 * len(households)
+    counts = villages["risk_class"].value_counts()
+    assert set(counts.index) == {1, 2, 3, 4} and counts[4] < min(counts[3], 0.08 * len(villages))
+    assert villages["expected_returns"].quantile(0.9) > 2 * villages["expected_returns"].median()
+    assert (
+        villages["landslide_sites"].sum() > 0 and villages["landslide_exposed_households"].sum() > 0
+    )
+    assert households["landslide_site"].notna().any()
     assert len(demo_run.priorities) > 0 and demo_run.priorities["chosen"].any()
     located_by_village = households["location_source"] == "village"
     assert 0.015 < located_by_village.mean() < 0.05
@@ -124,7 +156,7 @@ def test_demo_run_meets_the_promise(demo_run: hazardmap.RunResult) -> None:
     assert demo_run.out_dir is not None
     manifest = json.loads((demo_run.out_dir / "manifest.json").read_text(encoding="utf-8"))
     roles = {e["role"] for e in manifest["inputs"]}
-    assert {"raster landslide", "raster hail", "cube drought"} <= roles
+    assert {"zones landslide", "sites landslide", "raster hail", "cube drought"} <= roles
     assert all(len(e["sha256"]) == 64 for e in manifest["inputs"])
 
 
@@ -135,11 +167,11 @@ def test_demo_is_deterministic(tmp_path: Path, demo_project: Path) -> None:
         read = partial(pd.read_excel, sheet_name=1, engine="calamine")
         reader = read if name.endswith(".xlsx") else pd.read_csv
         pd.testing.assert_frame_equal(reader(tmp_path / name), reader(raw / name))
-    with (
-        rasterio.open(tmp_path / "landslide.tif") as a,
-        rasterio.open(demo_project.parent / "data" / "raw" / "landslide.tif") as b,
-    ):
-        assert np.array_equal(a.read(1), b.read(1))
+    assert (tmp_path / "hazard_sites.csv").read_bytes() == (raw / "hazard_sites.csv").read_bytes()
+    pd.testing.assert_frame_equal(  # a GeoPackage's bytes hold when it was written
+        gpd.read_file(tmp_path / "landslide_zones.gpkg"),
+        gpd.read_file(raw / "landslide_zones.gpkg"),
+    )
     with (
         xr.open_dataset(tmp_path / "spei_monthly.nc") as a,
         xr.open_dataset(demo_project.parent / "data" / "raw" / "spei_monthly.nc") as b,

@@ -25,6 +25,7 @@ from hazardmap.config import (
     ProjectFile,
     load_config,
 )
+from hazardmap.config.layers import KEY_SOURCES
 from hazardmap.errors import ConfigError, HazardmapError, OutputError
 from hazardmap.scaffold import PROJECT_FILE, TEMPLATE_FILES, init_project, template_text
 from hazardmap.vocabulary import BUSINESS_PARTS, HOUSEHOLD_FIELDS, HOUSING_TYPES
@@ -238,16 +239,72 @@ def test_every_commented_setting_is_a_valid_value(way: str) -> None:
     _assert_commented_defaults(project, tomllib.loads(text), "")
 
 
-def test_every_commented_layer_setting_is_a_valid_value() -> None:
+LAYER_PATHS = {
+    "landslide": "../data/raw/landslide_zones.gpkg",
+    "drought": "../data/raw/drought.tif",
+    "hail": "../data/raw/hail.tif",
+}
+"""The source file each layer template names: the landslide zoning, the other rasters."""
+
+
+def _one_radius(keys: dict[str, Any]) -> dict[str, Any]:
+    """The template shows both ways of giving the threat radius; a file sets one."""
+    if "radius_m" in keys and "radius_field" in keys:
+        keys = {k: v for k, v in keys.items() if k != "radius_m"}
+    return keys
+
+
+def _source_variant(settings: dict[str, Any], source: str) -> dict[str, Any]:
+    """The uncommented template as a layer of ``source``: the keys of the other sources
+    left out, one threat radius, and a [sites] table only beside another source."""
+    others = {key for key, sources in KEY_SOURCES.items() if source not in sources}
+    variant = {k: v for k, v in settings.items() if k not in others} | {"source": source}
+    if source == "sites":
+        variant.pop("sites", None)
+    elif "sites" in variant:
+        variant["sites"] = _one_radius(variant["sites"])
+    return _one_radius(variant)
+
+
+@pytest.mark.parametrize("source", ["raster", "cube", "zones", "sites"])
+def test_every_commented_layer_setting_is_a_valid_value(source: str) -> None:
+    """Uncommented, each layer template is a valid layer of every source, once the keys
+    of the other sources are left out; the commented keys show their defaults."""
     for relative, hazard in zip(LAYER_FILES, HAZARDS, strict=True):
         text = template_text(relative)
-        settings = tomllib.loads(uncomment(text))
-        raster = {k: v for k, v in settings.items() if k not in ("variable", "reduce")}
-        layer = LayerFile.model_validate(raster)  # the cube's keys are for source = "cube"
-        assert layer.name == hazard and layer.path == Path(f"../data/raw/{hazard}.tif")
-        _assert_commented_defaults(layer, tomllib.loads(text), f"{relative}: ")
-        cube = settings | {"source": "cube", "band": None}
-        assert LayerFile.model_validate({k: v for k, v in cube.items() if v is not None})
+        plain, settings = tomllib.loads(text), tomllib.loads(uncomment(text))
+        assert plain["path"] == LAYER_PATHS[hazard]
+        layer = LayerFile.model_validate(_source_variant(settings, source))
+        assert layer.name == hazard and layer.source == source
+        if source == settings["source"]:  # the template's own
+            _assert_commented_defaults(layer, plain, f"{relative}: ")
+
+
+def _shape(layer: LayerFile) -> dict[str, Any]:
+    """What a layer reads and how, without its (ILLUSTRATIVE) numbers."""
+    sites = layer.sites
+    return {
+        "source": (layer.source, layer.path, layer.layer, layer.field, layer.frequency.type),
+        "labels": set(layer.classes or {}),
+        "classes": [c for c, _ in layer.frequency.points or ()],
+        "sites": None
+        if sites is None
+        else sites.model_dump(exclude={"classes", "radius_m"})
+        | {"labels": set(sites.classes or {})},
+    }
+
+
+def test_the_landslide_template_reads_what_the_demo_layer_reads() -> None:
+    """The landslide template is the demo county's layer: the zoning with the register
+    of hazard sites, as classes, from the same files and fields (its numbers may be
+    tuned in the demo; the template's are ILLUSTRATIVE)."""
+    template = LayerFile.model_validate(tomllib.loads(template_text("layers/landslide.toml")))
+    demo = LayerFile.model_validate(
+        tomllib.loads((REPO / "layers" / "landslide.toml").read_text(encoding="utf-8"))
+    )
+    assert template.source == "zones" and template.sites is not None
+    assert template.frequency.type == "classes"
+    assert _shape(template) == _shape(demo)
 
 
 def test_the_template_shows_the_monitoring_systems_columns() -> None:
@@ -295,9 +352,33 @@ def test_init_writes_a_project_that_validate_finds_only_the_data_missing(tmp_pat
     errors = [line for line in err.splitlines() if line]
     assert all(line.startswith("error: ") and "not found" in line for line in errors), err
     named = {Path(line.removeprefix("error: ").split(": ")[0]).name for line in errors}
-    expected = {"villages.gpkg", "households.xlsx", *(f"{h}.tif" for h in HAZARDS)}
+    expected = {"villages.gpkg", "households.xlsx", "drought.tif", "hail.tif"}
+    expected |= {"landslide_zones.gpkg", "hazard_sites.csv"}  # the zoning and the register
     assert named == expected and len(errors) == len(expected)
     assert "0 warning(s)" in out
+
+
+def _survey_files(villages: gpd.GeoDataFrame, households: pd.DataFrame, raw: Path) -> None:
+    """The landslide layer's files as the template names them: a zoning GeoPackage (one
+    zone per village, in the villages' CRS) and a register of hazard sites in CGCS2000
+    longitude and latitude (a site in each village, naming one household)."""
+    grades = ["低易发", "中易发", "极高易发"][: len(villages)]
+    zones = gpd.GeoDataFrame(
+        {"易发程度": grades}, geometry=villages.geometry.values, crs=villages.crs
+    )
+    zones.to_file(raw / "landslide_zones.gpkg", layer="zones", driver="GPKG")
+    sites = villages.geometry.representative_point().to_crs("EPSG:4490")
+    named = households.groupby("village_code")["household_id"].first()
+    pd.DataFrame(
+        {
+            "编号": [f"HP-{i + 1:03d}" for i in range(len(sites))],
+            "规模等级": ["小型", "中型", "大型"][: len(sites)],
+            "威胁半径_m": [80, 150, 300][: len(sites)],
+            "威胁户编号": [named.get(code, "") for code in villages["village_code"]],
+            "经度": sites.x.round(6),
+            "纬度": sites.y.round(6),
+        }
+    ).to_csv(raw / "hazard_sites.csv", index=False, encoding="utf-8-sig")
 
 
 def test_the_folder_validates_once_the_files_are_in(tiny_project: Path, tmp_path: Path) -> None:
@@ -312,8 +393,9 @@ def test_the_folder_validates_once_the_files_are_in(tiny_project: Path, tmp_path
     villages.to_file(raw / "villages.gpkg", layer="villages", driver="GPKG")
     households = pd.read_csv(data / "households.csv", dtype=str, keep_default_na=False)
     households.to_excel(raw / "households.xlsx", index=False)
-    for hazard, source in (("landslide", "slope"), ("drought", "dry"), ("hail", "dry")):
-        (raw / f"{hazard}.tif").write_bytes((data / f"{source}.tif").read_bytes())
+    for hazard in ("drought", "hail"):
+        (raw / f"{hazard}.tif").write_bytes((data / "dry.tif").read_bytes())
+    _survey_files(villages, households, raw)
     code, out, err = invoke("validate", "--config", str(folder / PROJECT_FILE))
     assert code == 0 and "valid" in out, err
 
@@ -465,7 +547,7 @@ def test_every_key_is_documented() -> None:
     keys |= {path.rsplit(".", 1)[-1] for path in model_paths(LayerFile)}
     sections = {"project", "villages", "households", "layers", "risk", "outputs", "map"}
     sections |= {"planning", "changes", "interventions", "frequency", "damage", "housing"}
-    sections |= {"fields", "values", "income", "reduce"}
+    sections |= {"fields", "values", "income", "reduce", "sites"}
     assert sorted(keys - written - sections) == []
 
 

@@ -143,6 +143,7 @@ def test_a_site_radius_reaching_into_a_neighbour_village() -> None:
     hx, hy = np.array([120.0, 120.001, 95.0, np.nan]), np.array([50.0, 50.0, 50.0, np.nan])
     pairs = threatened_pairs(sx, sy, radius, hx, hy)
     assert sorted(pairs[1].tolist()) == [0, 2]
+
     # the circle's segment beyond x = 100 (10 m from its centre) is 900 acos(1/3) - 10
     # sqrt(800) = 825.1 m², 8.25% of village 2; the rest, 2,002 m², 20.0% of village 1
     def covered(share: float) -> list[float]:

@@ -356,7 +356,8 @@ def read_features(layer: LayerConfig, read: InputsDraft, problems: Problems) -> 
     path = layer.raster_path if spec.source == "sites" else layer.sites_path
     assert path is not None
     where = layer.file.name if spec.source == "sites" else f"[sites] of {layer.file.name}"
-    sites = problems.attempt(partial(read_sites, keys, path, where))
+    nodata = spec.nodata if spec.source == "sites" else None  # else the raster's
+    sites = problems.attempt(partial(read_sites, keys, path, where, nodata))
     if sites is not None:
         read.hazard_sites[layer.name] = sites
         if read.villages is not None:

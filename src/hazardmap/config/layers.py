@@ -121,24 +121,15 @@ class SitesSection(StrictModel):
         return self
 
 
-SOURCE_KEYS = {
-    "zones": {"layer", "field", "classes", "outside"},
-    "sites": {
-        "layer",
-        "field",
-        "classes",
-        "outside",
-        "radius_m",
-        "radius_field",
-        "households_field",
-        "id_field",
-        "lon_field",
-        "lat_field",
-    },
-    "cube": {"variable", "reduce"},
-    "raster": {"band"},
+_SITE_KEYS = ("radius_m", "radius_field", "households_field", "id_field", "lon_field", "lat_field")
+KEY_SOURCES: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("layer", "field", "classes", "outside"), frozenset({"zones", "sites"})),
+    **dict.fromkeys(_SITE_KEYS, frozenset({"sites"})),
+    **dict.fromkeys(("variable", "reduce"), frozenset({"cube"})),
+    "band": frozenset({"raster"}),
+    **dict.fromkeys(("crs_override", "valid_range"), frozenset({"raster", "cube"})),
 }
-"""The keys that belong to one source only: any other source refuses them."""
+"""The keys that belong to some sources only: any other source refuses them."""
 
 
 class LayerFile(StrictModel):
@@ -250,8 +241,10 @@ class LayerFile(StrictModel):
                     "a [sites] table adds sites to another source; a layer of "
                     "source = 'sites' gives its sites at the top of the file"
                 )
-        if self.source == "zones" and self.sampling == "bilinear":
-            raise ValueError("sampling = 'bilinear' is for rasters; zones have no cells")
+        if self.source in ("zones", "sites") and self.sampling == "bilinear":
+            raise ValueError(
+                f"sampling = 'bilinear' is for rasters; {self.source} have no cells to blend"
+            )
         if self.frequency.type == "classes" and self.frequency.points:
             lowest, highest = self.frequency.points[0][0], self.frequency.points[-1][0]
             if not any(lowest < b <= highest for b in self.levels):
@@ -272,11 +265,10 @@ class LayerFile(StrictModel):
     def _keys_fit_source(self) -> None:
         """Keys that belong to another source are an error, not silently ignored."""
         given = {key for key in self.model_fields_set if getattr(self, key) is not None}
-        specific = set().union(*SOURCE_KEYS.values())
-        stray = sorted((given & specific) - SOURCE_KEYS[self.source])
+        stray = sorted(k for k in given & set(KEY_SOURCES) if self.source not in KEY_SOURCES[k])
         if not stray:
             return
-        owners = [repr(s) for s, keys in SOURCE_KEYS.items() if keys & set(stray)]
+        owners = sorted({repr(s) for key in stray for s in KEY_SOURCES[key]})
         hint = (
             " (a raster layer names a NetCDF variable in its path: 'NETCDF:\"file.nc\":variable')"
             if self.source == "raster" and "variable" in stray

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 
 from hazardmap.demo.county import county_outline, village_polygons
 from hazardmap.demo.export import business_split, monitoring_export, write_export
 from hazardmap.demo.households import make_households
 from hazardmap.demo.terrain import write_terrain_rasters
+from hazardmap.demo.zoning import hazard_sites, write_sites
 from hazardmap.errors import OutputError
 
 DEMO_MARKER = ".hazardmap-demo-data"
@@ -22,7 +24,8 @@ DEMO_FILES = (
     "households.csv",
     "business_split.csv",
     "dem.tif",
-    "landslide.tif",
+    "landslide_zones.gpkg",
+    "hazard_sites.csv",
     "spei_monthly.nc",
     "hail.tif",
 )
@@ -52,7 +55,8 @@ def check_demo_folder(out: Path) -> None:
 
 def write_demo_data(out: Path, *, households: int = 30_000, seed: int = 620826) -> dict[str, Path]:
     """Write villages.gpkg, the households (as the monitoring system exports them), the
-    business split per village and the hazard rasters into ``out``.
+    business split per village and the hazard data (elevation, landslide zoning and
+    hazard sites, the drought cube, hail days) into ``out``.
 
     Refuses (:func:`check_demo_folder`) to overwrite such files unless an earlier demo-data
     run wrote them; marks ``out`` with :data:`DEMO_MARKER` before writing anything else, so
@@ -76,6 +80,9 @@ def write_demo_data(out: Path, *, households: int = 30_000, seed: int = 620826) 
     table = make_households(rng, villages, households)
     export_rng = np.random.default_rng([seed, 3])
     household_path = write_export(monitoring_export(export_rng, table), out)
+    zones = gpd.read_file(paths["landslide"], layer="zones")
+    sites = hazard_sites(np.random.default_rng([seed, 4]), zones, table)
+    sites_path = write_sites(sites, out / "hazard_sites.csv")
     split_path = out / "business_split.csv"
     business_split(export_rng, table).to_csv(split_path, index=False, encoding="utf-8")
     return {
@@ -83,4 +90,5 @@ def write_demo_data(out: Path, *, households: int = 30_000, seed: int = 620826) 
         "households": household_path,
         "business split": split_path,
         **paths,
+        "hazard sites": sites_path,
     }

@@ -12,7 +12,10 @@ from pyproj import Transformer
 from hazardmap.vocabulary import INCOME_COMPONENTS
 
 CATEGORY_SHARES = {"hardship": 0.012, "unstable": 0.03, "marginal": 0.04}
-MEDIAN_INCOME = {"none": 12500.0, "unstable": 8200.0, "marginal": 8800.0, "hardship": 6800.0}
+MEDIAN_INCOME = {"none": 15000.0, "unstable": 8200.0, "marginal": 8800.0, "hardship": 6800.0}
+GENERAL_FLOOR = 11_250.0
+"""Households no category names earn at least 1.5 times the demo's monitoring line (7,500
+CNY): one closer to the line would be monitored as marginal (ILLUSTRATIVE)."""
 HOUSING_SHARES = {
     "earth": 0.07,
     "brick_wood": 0.28,
@@ -92,8 +95,11 @@ def make_households(rng: np.random.Generator, villages: gpd.GeoDataFrame, n: int
     monitored = category != "none"
     village_wealth = rng.lognormal(0.0, 0.15, len(villages))[village_of]
     median = np.array([MEDIAN_INCOME[c] for c in category])
-    spread = np.where(monitored, 0.18, 0.42)
-    income = np.round(median * village_wealth * rng.lognormal(0.0, spread), -1)
+    spread = np.where(monitored, 0.18, 0.35)
+    income = median * village_wealth * rng.lognormal(0.0, spread)
+    while (low := ~monitored & (income < GENERAL_FLOOR)).any():
+        income[low] = median[low] * village_wealth[low] * rng.lognormal(0.0, spread[low])
+    income = np.round(income, -1)
     orchard_weight = rng.lognormal(0.0, 0.6, len(villages))[village_of]
     shares = _shares(rng, monitored, orchard_weight)
     kinds = len(HOUSING_SHARES)

@@ -1,9 +1,10 @@
 """Synthetic loess terrain and the three hazards' data derived from it.
 
-Each comes in its own CRS and grid, as real data from different agencies does:
-landslide susceptibility at 30 m in UTM 48N, hail days at 0.05 degrees in WGS84, and
-drought as a monthly SPEI cube at 0.1 degrees (``climate.py``) whose severe growing
-seasons follow a probability field drier to the north and wetter at altitude.
+Each comes in its own CRS and form, as real data from different agencies does: the
+landslide susceptibility of the 30 m terrain as zoning polygons (``zoning.py``), hail
+days at 0.05 degrees in WGS84, and drought as a monthly SPEI cube at 0.1 degrees
+(``climate.py``) whose severe growing seasons follow a probability field drier to the
+north and wetter at altitude.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from rasterio.features import geometry_mask
 from rasterio.warp import Resampling, reproject
 
 from hazardmap.demo.climate import write_spei_cube
+from hazardmap.demo.zoning import write_zoning, zoning
 
 TERRAIN_CRS = "EPSG:32648"
 CELL = 30.0
 ELEVATION_RANGE = (1340.0, 2245.0)
 SPEI_FILE = "spei_monthly.nc"
+ZONES_FILE = "landslide_zones.gpkg"
 NODATA = -9999.0
 _GEOTIFF = {
     "driver": "GTiff",
@@ -119,7 +122,8 @@ def _write(path: Path, values: np.ndarray, transform: Affine, crs: str) -> None:
 def write_terrain_rasters(
     folder: Path, rng: np.random.Generator, outline_wgs84: shapely.Geometry
 ) -> dict[str, Path]:
-    """dem.tif and landslide.tif (EPSG:32648, 30 m), the drought cube (monthly SPEI
+    """dem.tif (EPSG:32648, 30 m), the landslide zoning derived from it (polygons), the
+    drought cube (monthly SPEI
     1991-2020 at 0.1 deg, NetCDF) and hail.tif (0.05 deg, EPSG:4326)."""
     to_utm = Transformer.from_crs(4326, TERRAIN_CRS, always_xy=True)
     outline_utm = shapely.transform(
@@ -131,10 +135,11 @@ def write_terrain_rasters(
         [shapely.buffer(outline_utm, 1000.0)], out_shape=shape, transform=terrain.transform
     )
     landslide = landslide_susceptibility(rng, terrain)
-    landslide[outside] = NODATA
-    paths = {"dem": folder / "dem.tif", "landslide": folder / "landslide.tif"}
+    landslide[outside] = np.nan
+    paths = {"dem": folder / "dem.tif"}
     _write(paths["dem"], terrain.elevation, terrain.transform, TERRAIN_CRS)
-    _write(paths["landslide"], landslide, terrain.transform, TERRAIN_CRS)
+    zones = zoning(landslide, terrain.transform, outline_utm, TERRAIN_CRS)
+    paths["landslide"] = write_zoning(zones, folder / ZONES_FILE)
 
     lon0, lat0, lon1, lat1 = shapely.bounds(outline_wgs84)
     corridor_a = np.array([lon0 + 0.1, lat1 - 0.05])  # storm corridor, north-west to south-east
@@ -163,8 +168,8 @@ def write_terrain_rasters(
         north_share = (lat - lat0) / (lat1 - lat0)
         noise = spectral_noise(rng, (height, width), beta=3.0, cutoff_px=max(height, width))
         if name == "drought":
-            values = 0.13 + 0.20 * north_share - 0.12 * altitude + 0.025 * noise
-            values = np.clip(values, 0.02, 0.6)
+            values = 0.06 + 0.10 * north_share - 0.06 * altitude + 0.015 * noise
+            values = np.clip(values, 0.02, 0.4)
         else:
             direction = (corridor_b - corridor_a) / np.linalg.norm(corridor_b - corridor_a)
             offset_lon, offset_lat = lon - corridor_a[0], lat - corridor_a[1]

@@ -116,7 +116,8 @@ def read_zones(layer: LayerConfig, problems: Problems | None = None) -> HazardZo
         frame[spec.field], spec.classes, path=path, field=spec.field, where=where, unit="zone"
     )
     outside = np.nan if spec.outside is None else float(spec.outside)
-    return HazardZones(geoms, frame.crs, value, label, outside)
+    drawn = np.ones(len(value), dtype=bool) if spec.nodata is None else value != spec.nodata
+    return HazardZones(geoms[drawn], frame.crs, value[drawn], label[drawn], outside)
 
 
 def _zone_polygons(geoms: np.ndarray, path: Path, problems: Problems | None) -> np.ndarray:
@@ -148,9 +149,12 @@ def _zone_polygons(geoms: np.ndarray, path: Path, problems: Problems | None) -> 
     return geoms
 
 
-def read_sites(keys: SitesSection, path: Path, where: str) -> HazardSites:
+def read_sites(
+    keys: SitesSection, path: Path, where: str, nodata: float | None = None
+) -> HazardSites:
     """Hazard sites (a layer's own, or its ``[sites]`` table) with their x and radius;
-    ``where`` names the layer file (and table) whose keys fix a problem."""
+    ``where`` names the layer file (and table) whose keys fix a problem. Sites whose
+    value is ``nodata`` are left out."""
     if path.suffix.lower() in TABLE_SUFFIXES:
         frame, lines, x, y, crs = _table_sites(keys, path, where)
     else:
@@ -167,7 +171,18 @@ def read_sites(keys: SitesSection, path: Path, where: str) -> HazardSites:
     if keys.households_field is not None:
         registers = frame[keys.households_field].astype("string").fillna("")
         named = tuple(tuple(i for i in ID_SEPARATORS.split(str(r).strip()) if i) for r in registers)
-    return HazardSites(ids, x, y, crs, value, label, radius, named, path)
+    keep = np.ones(len(value), dtype=bool) if nodata is None else value != nodata
+    return HazardSites(
+        ids[keep],
+        x[keep],
+        y[keep],
+        crs,
+        value[keep],
+        label[keep],
+        radius[keep],
+        tuple(n for n, k in zip(named, keep, strict=True) if k),
+        path,
+    )
 
 
 def _table_sites(
