@@ -12,6 +12,7 @@ import pytest
 import rasterio
 import xarray as xr
 
+from hazardmap.digests import file_digest
 from hazardmap.errors import HazardmapError
 from hazardmap.model.reduction import Reduction
 from hazardmap.raster.cube import reduce_cube
@@ -265,3 +266,33 @@ def test_a_reduced_cube_comes_from_the_cache(
     set_key(layer, "reduce", "across_years", '"share_below(-1.9)"')
     with pytest.raises(AssertionError, match="reduced again"):
         hazardmap.run(tiny_project)
+
+
+def test_a_zarr_store_is_reduced_like_its_netcdf(tmp_path: Path) -> None:
+    """The same cube as NetCDF and as a Zarr store gives the same grid."""
+    shares = np.array([[0.1, 0.2, 0.3, 0.4], [0.5, 0.0, 0.1, 0.2], [0.3, 0.3, 0.3, 0.3]])
+    values = severe_years(shares)
+    netcdf = write_cube(tmp_path / "c.nc", values, LAT, LON)
+    store = tmp_path / "c.zarr"
+    coords = {"time": MONTHS, "lat": LAT, "lon": LON}
+    data = xr.Dataset({"spei": (("time", "lat", "lon"), values)}, coords=coords)
+    data.chunk({"time": 24}).to_zarr(store, consolidated=False)
+    reduction = Reduction(within_year="min", across_years="share_below(-1.5)", months=GROWING)
+    from_zarr = reduce_cube(store, "spei", reduction)
+    from_netcdf = reduce_cube(netcdf, "spei", reduction)
+    assert from_zarr.values == pytest.approx(from_netcdf.values)
+    assert from_zarr.values == pytest.approx(shares[::-1])  # north up: LAT ascends
+    assert from_zarr.transform == from_netcdf.transform
+
+
+def test_a_zarr_store_is_digested_by_its_files(tmp_path: Path) -> None:
+    """The cache key and the manifest's SHA-256 of a store change with any file in it."""
+    store = tmp_path / "c.zarr"
+    data = xr.Dataset(
+        {"spei": (("time", "lat", "lon"), severe_years(np.full((3, 4), 0.1)))},
+        coords={"time": MONTHS, "lat": LAT, "lon": LON},
+    )
+    data.to_zarr(store, consolidated=False)
+    before = file_digest(store)
+    data.assign(spei=data["spei"] * 2).to_zarr(store, mode="w", consolidated=False)
+    assert file_digest(store) != before and len(before) == 64

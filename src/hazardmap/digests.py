@@ -40,7 +40,14 @@ def file_version(stat: os.stat_result) -> tuple[int, ...]:
 
 
 def file_digest(path: Path) -> str:
-    """The file's SHA-256 (hex)."""
+    """The file's SHA-256 (hex); for a folder (a Zarr store), the SHA-256 over each of its
+    files' relative path and SHA-256, in path order."""
+    if path.is_dir():
+        digest = hashlib.sha256()
+        for item in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(item.relative_to(path).as_posix().encode() + b"\0")
+            digest.update(bytes.fromhex(file_digest(item)))
+        return digest.hexdigest()
     stat = path.stat()
     if time.time_ns() - stat.st_ctime_ns < RACY_NS:
         return _hash(str(path))  # it may change again unseen: not remembered

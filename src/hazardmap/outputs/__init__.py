@@ -70,6 +70,7 @@ def write_outputs(result: RunResult, target: Path, *, total_seconds: float) -> P
             budget=config.settings.planning.budget_cny,
             changes=result.changes,
             comparison=manifest["comparison"],
+            sites=result.layer_sites,
         )
         write_manifest(manifest, folder)
     return target

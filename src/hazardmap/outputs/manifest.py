@@ -44,7 +44,9 @@ def describe_file(path: Path, role: str, root: Path) -> dict[str, Any]:
     return {
         "role": role,
         "path": relative_path(path, root),
-        "bytes": path.stat().st_size,
+        "bytes": path.stat().st_size
+        if not path.is_dir()
+        else sum(p.stat().st_size for p in path.rglob("*") if p.is_file()),
         "sha256": file_digest(path),
     }
 

@@ -35,6 +35,7 @@ TOP_VILLAGES = 15
 TOP_PER_HAZARD = 10
 TOP_PRIORITIES = 25
 TOP_CHANGES = 20
+TOP_SITES = 10
 
 Shown = dict[str, str]
 """A figure as the report shows it: its data URI and caption."""
@@ -122,21 +123,64 @@ def _housing_rows(households: pd.DataFrame) -> list[dict[str, str]]:
 
 
 def _derived(layer: LayerConfig) -> str | None:
-    """One sentence on how a cube layer's values were derived (None for a raster)."""
+    """One sentence on how a layer's values were derived (None for a plain raster)."""
     spec = layer.spec
-    if spec.source != "cube" or spec.reduce is None or spec.variable is None:
+    name = layer.raster_path.name
+    outside = "missing" if spec.outside is None else f"{spec.outside:g}"
+    sentence = None
+    if spec.source == "cube" and spec.reduce is not None and spec.variable is not None:
+        sentence = (
+            f"Values derived from {name}, {spec.reduce.reduction().describe(spec.variable)} "
+            "(the manifest lists the years used)."
+        )
+    elif spec.source == "zones":
+        sentence = (
+            f"Values from the zones of {name} (field {spec.field}): a household takes its "
+            "zone's value, a village the exact area of each zone inside it; outside every "
+            f"zone: {outside}."
+        )
+    elif spec.source == "sites":
+        sentence = (
+            f"Values from the hazard sites of {name} (field {spec.field}): a household within "
+            f"a site's threat radius, or named by its register, takes the site's value; "
+            f"elsewhere {outside}. A village's level comes from the highest site reaching it."
+        )
+    if spec.sites is not None and layer.sites_path is not None:
+        raised = (
+            f"Households within a threat radius of the hazard sites of {layer.sites_path.name}, "
+            "or named by their register, take the higher of their own value and the site's."
+        )
+        sentence = raised if sentence is None else f"{sentence} {raised}"
+    return sentence
+
+
+def _site_rows(sites: pd.DataFrame | None) -> list[dict[str, Any]] | None:
+    """The hazard sites that threaten the most monitored households (None: no sites)."""
+    if sites is None:
         return None
-    return (
-        f"Values derived from {layer.raster_path.name}, "
-        f"{spec.reduce.reduction().describe(spec.variable)} (the manifest lists the years used)."
-    )
+    return [
+        {
+            "site": str(s["site_id"]),
+            "grade": str(s["label"]),
+            "village": str(s["village"]) or "–",
+            "township": str(s["township"]) or "–",
+            "radius": _n(s["radius_m"], 0),
+            "monitored": _n(s["monitored"]),
+            "households": _n(s["households"]),
+        }
+        for _, s in sites.head(TOP_SITES).iterrows()
+    ]
 
 
 def _hazard_sections(
-    villages: pd.DataFrame, titles: dict[str, str], derived: Mapping[str, str | None]
+    villages: pd.DataFrame,
+    titles: dict[str, str],
+    derived: Mapping[str, str | None],
+    sites: Mapping[str, pd.DataFrame] | None = None,
 ) -> list[dict[str, Any]]:
-    """Per hazard: its expected returns per year, how its values were derived (a cube),
-    and its top villages."""
+    """Per hazard: its expected returns per year, how its values were derived (a cube,
+    zones, sites), its top villages and the sites threatening the most monitored
+    households."""
     sections = []
     for h, title in titles.items():
         ranked = villages.sort_values(f"{h}_expected_returns", ascending=False)
@@ -144,6 +188,7 @@ def _hazard_sections(
             {
                 "title": title,
                 "derived": derived.get(h),
+                "sites": _site_rows((sites or {}).get(h)),
                 "expected": _n(villages[f"{h}_expected_returns"].sum()),
                 "top": [
                     {
@@ -264,12 +309,14 @@ def write_report(
     budget: float | None,
     changes: pd.DataFrame | None,
     comparison: Mapping[str, Any] | None = None,
+    sites: Mapping[str, pd.DataFrame] | None = None,
 ) -> None:
     """report.html in ``folder``, and its figures beside it as PNG. ``title`` is the
     project's name; ``layers`` give the hazards' titles; ``risk_classes`` the households
     per class (rows: hazards and 'combined'); ``changes`` the villages changed since the
     earlier run compared with (None without one), which ``comparison`` (the manifest's
-    ``comparison``) describes."""
+    ``comparison``) describes; ``sites`` each layer's hazard sites, most monitored
+    households threatened first."""
     titles = {
         layer.name: f"{layer.spec.title} {layer.spec.title_zh or ''}".strip() for layer in layers
     }
@@ -280,7 +327,9 @@ def write_report(
         created=created,
         line=_n(monitoring_line, 0),
         headline=_headline(households, villages),
-        hazards=_hazard_sections(villages, titles, {lay.name: _derived(lay) for lay in layers}),
+        hazards=_hazard_sections(
+            villages, titles, {lay.name: _derived(lay) for lay in layers}, sites
+        ),
         maps=maps,
         charts=charts,
         top_villages=_village_rows(villages, titles),

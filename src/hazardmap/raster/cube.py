@@ -52,6 +52,11 @@ def _open(path: Path, where: str) -> xr.Dataset:
     try:
         with warnings.catch_warnings():  # h5netcdf on HDF5 data without dimension scales
             warnings.filterwarnings("ignore", message=".*phony_dims.*", category=UserWarning)
+            # a Zarr store with or without consolidated metadata reads the same
+            warnings.filterwarnings("ignore", message="Failed to open Zarr store with consolid")
+            warnings.filterwarnings("ignore", message="Consolidated metadata is currently not")
+            if path.is_dir() or path.suffix.lower() == ".zarr":  # a Zarr store
+                return xr.open_zarr(path, decode_times=True, use_cftime=None)  # lazy
             return xr.open_dataset(path, decode_times=True, use_cftime=None)  # lazy
     except Exception as exc:  # xarray's engines raise many unrelated types for bad files
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -62,8 +67,8 @@ def _open(path: Path, where: str) -> xr.Dataset:
                 "'months since'"
             ) from None
         raise InputError(
-            f"{path}: not a NetCDF file xarray can read ({shorten(first, 160)}); give a "
-            "NetCDF (3 or 4) file"
+            f"{path}: not a NetCDF file or Zarr store xarray can read ({shorten(first, 160)}); "
+            "give a NetCDF (3 or 4) file or a Zarr store"
         ) from None
 
 
