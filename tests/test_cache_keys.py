@@ -14,7 +14,8 @@ import pytest
 import hazardmap
 from hazardmap import cache, digests
 from hazardmap.cache import OverlayCache
-from hazardmap.config import Config, FrequencyConfig, LayerConfig
+from hazardmap.config import Config, FrequencyConfig, LayerConfig, LayerFile
+from hazardmap.config.layers import SitesSection
 from hazardmap.digests import file_digest
 
 
@@ -149,3 +150,26 @@ def test_a_class_layer_keys_on_its_classes(config: Config) -> None:
     assert key(config, classes) != key(config, layer)
     assert key(config, more) != key(config, classes)
     assert key(config, dearer) == key(config, classes)
+
+
+def test_every_layer_key_that_shapes_an_overlay_is_in_the_key() -> None:
+    """A new layer key is in the cache key unless it only names, describes or prices the
+    layer (its frequency, damage and housing act after the overlay)."""
+    after_overlay = {"name", "title", "title_zh", "path", "units", "frequency", "damage", "housing"}
+    assert set(LayerFile.model_fields) - after_overlay == cache.LAYER_SETTINGS
+
+
+def test_the_key_covers_zones_sites_and_their_files(tmp_path: Path, config: Config) -> None:
+    """Changing a [sites] table's file, or its radius, makes another key."""
+    layer = config.layer("slope")
+    sites = tmp_path / "sites.csv"
+    sites.write_text("lon,lat,grade\n105.0,35.0,3\n", encoding="utf-8")
+    spec = SitesSection(path=sites, field="grade", radius_m=100.0)
+    with_sites = with_settings(layer, sites=spec)
+    wider = with_settings(layer, sites=spec.model_copy(update={"radius_m": 200.0}))
+    key = OverlayCache.layer_key
+    first = key(config, with_sites)
+    assert first != key(config, layer) and key(config, wider) != first
+    time.sleep(0.01)
+    sites.write_text("lon,lat,grade\n105.0,35.0,4\n", encoding="utf-8")
+    assert key(config, with_sites) != first
