@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_raster.py
 	$(BIN)/python benchmarks/bench_map.py
 	$(BIN)/python benchmarks/bench_cube.py
+	$(BIN)/python benchmarks/bench_zones.py
 
 clean:
 	rm -rf $(VENV) outputs/latest benchmarks/data benchmarks/results

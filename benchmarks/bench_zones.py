@@ -52,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -106,9 +107,7 @@ def generate(n_zones: int) -> tuple[Path, Path]:
     classes = np.asarray(CLASSES)[np.digitize(field, cuts)]
     grown = rng.choice(n_zones, size=round(GROWN_SHARE * n_zones), replace=False)
     cells[grown] = shapely.buffer(cells[grown], GROWN_BY_M)
-    zones = np.array(
-        [polygonal_part(g) for g in shapely.intersection(cells, region)], dtype=object
-    )
+    zones = np.array([polygonal_part(g) for g in shapely.intersection(cells, region)], dtype=object)
     DATA.mkdir(parents=True, exist_ok=True)
     villages[["village_code", "geometry"]].to_parquet(villages_path)
     gpd.GeoDataFrame({"class": classes}, geometry=zones, crs=crs).to_parquet(zones_path)
@@ -153,6 +152,9 @@ def describe(villages_path: Path, zones_path: Path) -> dict[str, Any]:
     geoms = np.asarray(zones.geometry.values)
     union = shapely.union_all(geoms)
     overlap_km2 = (shapely.area(geoms).sum() - shapely.area(union)) / 1e6
+    with warnings.catch_warnings():  # PROJ's note that a PROJ string may lose information
+        warnings.simplefilter("ignore", UserWarning)
+        crs_text = zones.crs.to_proj4()
     return {
         "villages": len(villages),
         "village_vertices": int(shapely.get_num_coordinates(villages.geometry.values).sum()),
@@ -160,11 +162,12 @@ def describe(villages_path: Path, zones_path: Path) -> dict[str, Any]:
         "zones": len(zones),
         "zone_vertices": int(shapely.get_num_coordinates(geoms).sum()),
         "zones_by_class": {
-            f"{c:g}": int(n) for c, n in zip(*np.unique(zones["class"], return_counts=True))
+            f"{c:g}": int(n)
+            for c, n in zip(*np.unique(zones["class"], return_counts=True), strict=True)
         },
         "zones_km2": float(shapely.area(union) / 1e6),
         "overlap_km2": float(overlap_km2),
-        "crs": zones.crs.to_proj4(),
+        "crs": crs_text,
     }
 
 
@@ -272,7 +275,7 @@ def route_raster(
         dst.write(grid, 1)
     del grid
     written = time.perf_counter()
-    edges = tuple(c - 0.5 for c in CLASSES) + (CLASSES[-1] + 0.5,)
+    edges = (*(c - 0.5 for c in CLASSES), CLASSES[-1] + 0.5)  # class k: [k - 0.5, k + 0.5)
     with open_source(path) as source:
         job = ZonalJob(
             to_pixel_space(np.asarray(villages.geometry.values), source.grid),
@@ -458,20 +461,20 @@ def main() -> None:
 
     ours = figures["hazardmap"]["seconds"]
     print(
-        f"\n{'route':<12}{'seconds':>9}{'x ours':>8}{'peak MB':>9}{'+MB':>7}"
-        f"{'max |Δshare|':>14}{'mean |Δshare|':>15}{'levels differ':>15}"
+        f"\n{'route':<12}{'seconds':>9}{'ratio':>7}{'peak MB':>9}{'+MB':>6}"
+        f"{'max |Δshare|':>14}{'mean |Δshare|':>15}{'max Δarea':>11}{'levels differ':>15}"
     )
     for route, f in figures.items():
         diff = f.get("differences")
         gaps = (
             f"{diff['max_abs_share']:>14.2e}{diff['mean_abs_share']:>15.2e}"
-            f"{diff['levels_differ']:>15}"
+            f"{diff['max_rel_area']:>11.1e}{diff['levels_differ']:>15}"
             if diff
-            else f"{'(reference)':>14}{'':>15}{'':>15}"
+            else f"{'(reference)':>14}{'':>15}{'':>11}{'':>15}"
         )
         print(
-            f"{route:<12}{f['seconds']:>9.3f}{f['seconds'] / ours:>8.1f}{f['peak_mb']:>9.0f}"
-            f"{f['rise_mb']:>7.0f}{gaps}"
+            f"{route:<12}{f['seconds']:>9.3f}{f['seconds'] / ours:>7.1f}{f['peak_mb']:>9.0f}"
+            f"{f['rise_mb']:>6.0f}{gaps}"
         )
     print("\nstages (median seconds)")
     for route, f in figures.items():
