@@ -53,6 +53,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -337,11 +338,12 @@ def child(route: str, n_zones: int, resolution: float) -> dict[str, Any]:
     villages_path, zones_path = DATA / "villages.parquet", DATA / f"zones-{n_zones}.parquet"
     villages = gpd.read_parquet(villages_path)
     zones = gpd.read_parquet(zones_path)
-    call = {
+    routes: dict[str, Callable[..., tuple[Any, Any, dict[str, float]]]] = {
         "hazardmap": route_hazardmap,
         "geopandas": route_geopandas,
         "raster": functools.partial(route_raster, resolution=resolution),
-    }[route]
+    }
+    call = routes[route]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         few = copy_frame(villages.iloc[:2])  # the warm-up: two villages, the zones on them

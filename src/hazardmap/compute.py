@@ -133,6 +133,10 @@ def village_table(
     return gpd.GeoDataFrame(table, geometry=villages.geometry.to_crs(4326).values, crs=4326)
 
 
+DISPLAY_DECIMALS = 5
+"""Degrees kept in the map's zone outlines: about a metre, well under a pixel."""
+
+
 def zone_shapes(inputs: Inputs, name: str) -> gpd.GeoDataFrame:
     """A zones layer's zones that reach the villages, simplified for the map (the
     statistics used the zones as drawn), with their labels and values, in EPSG:4326."""
@@ -141,10 +145,10 @@ def zone_shapes(inputs: Inputs, name: str) -> gpd.GeoDataFrame:
     geoms = moved(zones.geometry, zones.crs, metric)
     county = shapely.union_all(np.asarray(inputs.villages.geometry.to_crs(metric).values))
     shapes, keep = display_zones(geoms, county)
+    degrees = np.asarray(gpd.GeoSeries(shapes, crs=metric).to_crs(WGS84).values)
+    rounded = shapely.transform(degrees, lambda xy: np.round(xy, DISPLAY_DECIMALS))
     return gpd.GeoDataFrame(
-        {"label": zones.label[keep], "value": zones.value[keep]},
-        geometry=gpd.GeoSeries(shapes, crs=metric).to_crs(WGS84).values,
-        crs=WGS84,
+        {"label": zones.label[keep], "value": zones.value[keep]}, geometry=rounded, crs=WGS84
     )
 
 
