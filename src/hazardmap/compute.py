@@ -322,7 +322,9 @@ def compute(
         layer_images={
             name: overlay.image for name, overlay in overlays.items() if overlay.image is not None
         },
-        layer_zones={name: zone_shapes(inputs, name) for name in inputs.hazard_zones},
+        layer_zones={
+            name: shapes for name in inputs.hazard_zones if len(shapes := zone_shapes(inputs, name))
+        },
         layer_sites={
             name: site_table(inputs, name, overlay)
             for name, overlay in overlays.items()

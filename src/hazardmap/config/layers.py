@@ -241,6 +241,15 @@ class LayerFile(StrictModel):
                     "a [sites] table adds sites to another source; a layer of "
                     "source = 'sites' gives its sites at the top of the file"
                 )
+        if self.source in ("zones", "sites") and self.nodata is not None:
+            taken = [f"classes '{k}'" for k, x in (self.classes or {}).items() if x == self.nodata]
+            taken += ["outside"] if self.outside == self.nodata else []
+            if taken:
+                raise ValueError(
+                    f"nodata = {self.nodata:g} is also the x of {', '.join(taken)}: those "
+                    f"{self.source} would have no value; nodata is for a value meaning "
+                    "'not surveyed', give it one no class takes"
+                )
         if self.source in ("zones", "sites") and self.sampling == "bilinear":
             raise ValueError(
                 f"sampling = 'bilinear' is for rasters; {self.source} have no cells to blend"

@@ -24,7 +24,14 @@ from hazardmap.config import DERIVED_FIELDS, HouseholdsSection, IncomeSection
 from hazardmap.errors import InputError
 from hazardmap.io.income import derive_income, household_splits
 from hazardmap.io.labels import fold, vocabulary
-from hazardmap.io.tables import EXCEL_SUFFIXES, Table, TableLayout, read_table, sheet_names
+from hazardmap.io.tables import (
+    EXCEL_SUFFIXES,
+    Table,
+    TableLayout,
+    one_column_separator,
+    read_table,
+    sheet_names,
+)
 from hazardmap.io.text import control_characters, personal_numbers
 from hazardmap.problems import Problems, names_summary, rows_summary
 from hazardmap.vocabulary import (
@@ -194,9 +201,8 @@ def _missing_columns(
 ) -> InputError:
     frame = table.frame
     found = f"the file has {names_summary(list(frame.columns))}"
-    header = "".join(str(c) for c in frame.columns)
-    separator = next((s for s in (";", "\t", "|") if s in header), None)
-    if len(frame.columns) == 1 and separator is not None:
+    separator = one_column_separator(list(frame.columns))
+    if separator is not None:
         return InputError(
             f"{path}: the header is one column ({found}): the file seems separated by "
             f"{separator!r}, not commas; save it as comma-separated CSV"

@@ -325,6 +325,15 @@ def read_table(
     return _without_blank_rows(frame, raw, layout.header_row)
 
 
+def one_column_separator(columns: list[str]) -> str | None:
+    """The separator a one-column header holds (';', a tab, '|'): the file was saved with
+    another separator than commas. None otherwise."""
+    header = "".join(str(c) for c in columns)
+    if len(columns) != 1:
+        return None
+    return next((s for s in (";", "\t", "|") if s in header), None)
+
+
 def _refuse_repeated_columns(path: Path, names: list[str]) -> None:
     """A header naming a column twice: which one is meant would be a guess."""
     counts: dict[str, int] = {}

@@ -4,6 +4,7 @@ message names the file and the section whose keys fix it."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import shapely
 
 from hazardmap.crs import check_fits, parse_system, same_crs, system_of
 from hazardmap.errors import CRSError, InputError, InputFileNotFoundError
-from hazardmap.problems import names_summary
+from hazardmap.problems import names_summary, shorten
 
 
 @dataclass(frozen=True)
@@ -44,26 +45,35 @@ def read_vector(path: Path, layer: str | None, role: VectorRole) -> gpd.GeoDataF
                 f"{path}: the Shapefile's {' and '.join(absent)} file is missing beside it; "
                 "copy every file of the Shapefile (.shp, .shx, .dbf, .prj, .cpg) together"
             )
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty (0 bytes); give {role.expected}")
     try:
-        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
-        if layer is None and len(layers) > 1:
-            raise InputError(
-                f"{path}: the file holds {len(layers)} layers, {names_summary(layers)}; "
-                f'choose one with layer = "..." in {role.section}'
-            )
-        if layer is not None and layer not in layers:
-            raise InputError(
-                f"{path}: no layer '{layer}'; the file holds {names_summary(layers)}; "
-                f"correct layer in {role.section}"
-            )
-        frame = gpd.read_file(path, layer=layer)
+        with warnings.catch_warnings():  # GDAL's notes on readable files (an odd header)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return _read(path, layer, role)
     except InputError:
         raise
     except Exception as exc:  # pyogrio raises several unrelated types for unreadable files
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(
-            f"{path}: not a vector file GDAL can read ({first[:200]}); check the file"
+            f"{path}: not a vector file GDAL can read, or a damaged or truncated one "
+            f"({shorten(first, 120)}); give {role.expected} (GeoPackage, Shapefile or GeoJSON)"
         ) from None
+
+
+def _read(path: Path, layer: str | None, role: VectorRole) -> gpd.GeoDataFrame:
+    layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    if layer is None and len(layers) > 1:
+        raise InputError(
+            f"{path}: the file holds {len(layers)} layers, {names_summary(layers)}; "
+            f'choose one with layer = "..." in {role.section}'
+        )
+    if layer is not None and layer not in layers:
+        raise InputError(
+            f"{path}: no layer '{layer}'; the file holds {names_summary(layers)}; "
+            f"correct layer in {role.section}"
+        )
+    frame = gpd.read_file(path, layer=layer)
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
         raise InputError(
             f"{path}: the file has no geometries (a table without them); give "

@@ -39,10 +39,12 @@ def county_equal_area(villages: gpd.GeoDataFrame) -> CRS:
 
 def disjoint_zones(geoms: np.ndarray, value: np.ndarray) -> np.ndarray:
     """The zones with every overlap given to the zone of highest x (ties: the earlier
-    zone): each zone loses the parts that a zone outranking it covers."""
+    zone; a zone without a value, NaN, ranks below every value): each zone loses the
+    parts that a zone outranking it covers."""
     n = len(geoms)
     rank = np.empty(n, dtype=np.int64)
-    rank[np.lexsort((np.arange(n), -value))] = np.arange(n)  # 0 = highest x
+    order = -np.nan_to_num(np.asarray(value, dtype=np.float64), nan=-np.inf)
+    rank[np.lexsort((np.arange(n), order))] = np.arange(n)  # 0 = highest x
     tree = shapely.STRtree(geoms)
     mine, other = tree.query(geoms, predicate="intersects")
     outranked = rank[other] < rank[mine]
@@ -61,7 +63,9 @@ def disjoint_zones(geoms: np.ndarray, value: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class ZoneAreas:
     """Per village: its area, the area of each zone piece inside it, and those pieces'
-    values (pairs ``village``, ``value``, ``area``)."""
+    values (pairs ``village``, ``value``, ``area``). A piece without a value (NaN: a zone
+    of the layer's nodata, or outside every zone with no outside value) is area without
+    data, left out of every share and mean."""
 
     village_area: np.ndarray
     village: np.ndarray
@@ -85,9 +89,13 @@ class ZoneAreas:
         )
 
     @property
+    def _valued(self) -> np.ndarray:
+        return np.isfinite(self.value)
+
+    @property
     def weight(self) -> np.ndarray:
         """Each village's area with a value."""
-        return np.bincount(self.village, self.area, minlength=len(self.village_area))
+        return np.bincount(self.village, self.area * self._valued, minlength=len(self.village_area))
 
     def share_at_or_above(self, breaks: np.ndarray) -> np.ndarray:
         """(villages, breaks): the share of each village's area with a value that has a
@@ -116,14 +124,15 @@ class ZoneAreas:
 
     def mean(self) -> np.ndarray:
         weight = self.weight
-        total = np.bincount(self.village, self.area * self.value, minlength=len(weight))
+        valued = np.where(self._valued, self.area * self.value, 0.0)
+        total = np.bincount(self.village, valued, minlength=len(weight))
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(weight > 0, total / weight, np.nan)
 
     def maximum(self) -> np.ndarray:
         """The highest value on a piece of the village that has area."""
         result = np.full(len(self.village_area), -np.inf)
-        real = self.area > TINY_SHARE * self.village_area[self.village]
+        real = (self.area > TINY_SHARE * self.village_area[self.village]) & self._valued
         np.maximum.at(result, self.village[real], self.value[real])
         return np.where(np.isfinite(result), result, np.nan)
 
@@ -149,13 +158,17 @@ def zone_value_at(
     x: np.ndarray, y: np.ndarray, zones: np.ndarray, value: np.ndarray, outside: float
 ) -> np.ndarray:
     """Each point's x: the highest value among the zones containing it (a point on an
-    edge is inside), ``outside`` where none does, NaN for a point without coordinates."""
+    edge is inside), ``outside`` where none does, NaN for a point without coordinates or
+    only in zones without a value."""
     result = np.full(len(x), -np.inf)
     located = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
     tree = shapely.STRtree(np.asarray(shapely.points(x[located], y[located])))
     zone, point = tree.query(zones, predicate="intersects")  # the zones prepared: 10x faster
-    np.maximum.at(result, located[point], value[zone])
-    result[np.isneginf(result)] = outside
+    np.fmax.at(result, located[point], value[zone])  # a valued zone wins over a NaN one
+    in_some = np.zeros(len(x), dtype=bool)
+    in_some[located[point]] = True
+    result[np.isneginf(result) & ~in_some] = outside
+    result[np.isneginf(result) | np.isnan(result)] = np.nan
     result[~(np.isfinite(x) & np.isfinite(y))] = np.nan
     return result
 
