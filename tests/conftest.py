@@ -56,5 +56,6 @@ def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("demo")
     shutil.copy(REPO / "hazardmap.toml", root / "hazardmap.toml")
     shutil.copytree(REPO / "layers", root / "layers")
+    shutil.copytree(REPO / "events", root / "events")
     write_demo_data(root / "data" / "raw", households=6000, seed=620826)
     return root / "hazardmap.toml"

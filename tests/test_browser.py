@@ -9,6 +9,7 @@ The browser is not downloaded: the tests use /usr/bin/chromium (Debian's package
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -210,3 +211,30 @@ def test_report_escapes_input_text(browser: Any, tiny_project: Path) -> None:
     assert XSS in page.locator("body").inner_text()
     assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
     assert seen["dialogs"] == [] and seen["errors"] == []
+
+
+def test_demo_event_map_works_offline(browser: Any, demo_project: Path, tmp_path: Path) -> None:
+    """The demo's hailstorm: the footprint, the villages given the event and the leads
+    draw offline, every overlay on, with no error; the summary prints on A4."""
+    from hazardmap.event.pipeline import run_event
+
+    event = demo_project.parent / "events" / "hail-2026-07-12.toml"
+    result = run_event(event, demo_project, tmp_path / "event")
+    assert result.out_dir is not None and len(result.leads) > 0
+    page, seen = open_offline(browser, result.out_dir / "map.html")
+    labels = [t.strip() for t in page.locator(".leaflet-control-layers label").all_inner_texts()]
+    for name in ("Villages: expected returns, given this event", "Footprint", "Leads to check"):
+        assert any(label.startswith(name) for label in labels), (name, labels)
+    for box in page.locator(".leaflet-control-layers-overlays input").all():
+        if not box.is_checked():
+            box.check()
+    page.wait_for_timeout(500)
+    legend = page.locator(".hm-legend").inner_text()
+    assert "given this event" in legend and "per year" not in legend
+    page.screenshot(path=str(tmp_path / "event.png"))
+    assert seen["errors"] == [] and seen["dialogs"] == [] and seen["blocked"] == []
+    summary = browser.new_page()
+    summary.goto((result.out_dir / "summary.html").as_uri())
+    summary.pdf(path=str(tmp_path / "summary.pdf"), format="A4")
+    pages = re.findall(rb"/Type\s*/Page(?![s\w])", (tmp_path / "summary.pdf").read_bytes())
+    assert len(pages) == 1, len(pages)  # one printable page

@@ -157,15 +157,28 @@ compare_option = click.option(
 @main.command()
 @config_option
 @compare_option
-def validate(config_path: Path, compare_to: Path | None) -> None:
+@click.option(
+    "--event",
+    "event_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="An event file: check it, its footprint and the villages and households it "
+    "reads (instead of the project's layers).",
+)
+def validate(config_path: Path, compare_to: Path | None, event_file: Path | None) -> None:
     """Check the project and every input, and report every problem at once.
 
     Nothing is written and no risk is computed. Exits 0 when everything can be used
     (warnings are printed), 1 when there is any error. The baseline a run would compare
-    with (--compare-to, else [changes] baseline) is checked too."""
+    with (--compare-to, else [changes] baseline) is checked too; with --event, the event
+    file and its footprint instead of the layers."""
+    from hazardmap.event.pipeline import validate_event
     from hazardmap.pipeline import validate as validate_inputs
 
-    report = validate_inputs(config_path, compare_to=compare_to)
+    if event_file is not None:
+        report = validate_event(event_file, config_path)
+    else:
+        report = validate_inputs(config_path, compare_to=compare_to)
     for problem in report.errors:
         click.echo(f"error: {problem}", err=True)
     _warn(report.warnings)
@@ -207,4 +220,42 @@ def run(config_path: Path, out: Path | None, compare_to: Path | None) -> None:
     _warn(result.warnings)
     for line in run_summary(result):
         click.echo(line)
+    click.echo(f"map: {result.out_dir / 'map.html'}")
+
+
+@main.command()
+@click.argument("event_file", metavar="EVENT_FILE", type=click.Path(path_type=Path))
+@config_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output folder (default: events/<name> beside the project's [outputs] folder). It "
+    "must be new, empty, or one an earlier event run wrote.",
+)
+def event(event_file: Path, config_path: Path, out: Path | None) -> None:
+    """One event that has happened: the households to check today, and the villages.
+
+    EVENT_FILE names the hazard (a layer of the project), the date and the footprint
+    (polygons, optionally with an intensity field, or a raster of intensity). Writes
+    leads.xlsx and leads.csv (households whose risk of falling back given this event
+    reaches lead_threshold, best first), event_households.csv, event_villages.csv and
+    .gpkg, map.html, summary.html (one printable page) and manifest.json. Every figure
+    is given this event, never per year."""
+    from hazardmap.event.pipeline import run_event
+
+    try:
+        result: Any = run_event(event_file, config_path, out)
+    except HazardmapError as exc:
+        _fail(exc)
+    _warn(result.warnings)
+    villages = result.villages
+    click.echo(
+        f"{result.event.spec.caption}: {int(villages['households_in_footprint'].sum()):,} "
+        f"households in the footprint; expected returns given this event: "
+        f"{villages['expected_returns'].sum():.1f}; leads: {len(result.leads):,}; need: "
+        f"{villages['need_cny'].sum():,.0f} CNY; villages at scale: "
+        f"{int(villages['at_scale'].sum())}"
+    )
+    click.echo(f"leads: {result.out_dir / 'leads.xlsx'}")
     click.echo(f"map: {result.out_dir / 'map.html'}")

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     from pyproj import CRS
 
-    from hazardmap.config import Config
+    from hazardmap.config import Config, EventConfig
     from hazardmap.crs import Grid
 
 Bounds = tuple[tuple[float, float], tuple[float, float]]
@@ -201,6 +201,29 @@ class RunResult:
 
     def written_to(self, out_dir: Path, timings: Mapping[str, float]) -> RunResult:
         """The same result, with where it was written and the final timings."""
+        return replace(self, out_dir=out_dir, timings=dict(timings))
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """What one event gave: per household, the leads, per village (polygons in
+    EPSG:4326), the footprint for the map; ``out_dir`` is None until written."""
+
+    event: EventConfig
+    config: Config
+    households: pd.DataFrame
+    leads: pd.DataFrame
+    villages: gpd.GeoDataFrame
+    footprint: gpd.GeoDataFrame | None
+    """Polygons with their intensity (None for a raster footprint)."""
+    footprint_image: MapImage | None
+    """A raster footprint as a class image (None for polygons)."""
+    warnings: tuple[str, ...]
+    versions: Mapping[str, str]
+    timings: Mapping[str, float] = field(default_factory=dict)
+    out_dir: Path | None = None
+
+    def written_to(self, out_dir: Path, timings: Mapping[str, float]) -> EventResult:
         return replace(self, out_dir=out_dir, timings=dict(timings))
 
 

@@ -7,6 +7,7 @@ the project file (``project``), layer files (``layers``), the loaded project
 (``loaded``) and the reading of the files (``reading``).
 """
 
+from hazardmap.config.event import EventConfig, EventFile
 from hazardmap.config.households import (
     DERIVED_FIELDS,
     SPLIT_TOLERANCE,
@@ -29,7 +30,13 @@ from hazardmap.config.project import (
     RiskSection,
     VillagesSection,
 )
-from hazardmap.config.reading import ConfigDraft, load_config, load_layer, read_project
+from hazardmap.config.reading import (
+    ConfigDraft,
+    load_config,
+    load_event,
+    load_layer,
+    read_project,
+)
 
 __all__ = [
     "DERIVED_FIELDS",
@@ -37,6 +44,8 @@ __all__ = [
     "ChangesSection",
     "Config",
     "ConfigDraft",
+    "EventConfig",
+    "EventFile",
     "FrequencyConfig",
     "HouseholdValues",
     "HouseholdsSection",
@@ -55,6 +64,7 @@ __all__ = [
     "VillagesSection",
     "check_split",
     "load_config",
+    "load_event",
     "load_layer",
     "read_project",
     "with_sidecars",

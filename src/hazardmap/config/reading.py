@@ -15,6 +15,7 @@ from pydantic import (
     ValidationError,
 )
 
+from hazardmap.config.event import EventConfig, EventFile, resolve_event
 from hazardmap.config.fields import StrictModel
 from hazardmap.config.layers import LayerFile
 from hazardmap.config.loaded import Config, LayerConfig
@@ -125,6 +126,12 @@ def load_layer(path: Path) -> LayerConfig:
     """Read and validate one layer file."""
     spec = _validate(LayerFile, _read_toml(path, "layer file"), path)
     return LayerConfig(file=real_path(path), spec=spec)
+
+
+def load_event(path: Path, config: Config) -> EventConfig:
+    """Read and validate an event file against its project."""
+    spec = _validate(EventFile, _read_toml(path, "event file"), path)
+    return resolve_event(spec, path, config)
 
 
 @dataclass(frozen=True)

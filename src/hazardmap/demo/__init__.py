@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 
 from hazardmap.demo.county import county_outline, village_polygons
+from hazardmap.demo.event import write_hail_event
 from hazardmap.demo.export import business_split, monitoring_export, write_export
 from hazardmap.demo.households import make_households
 from hazardmap.demo.terrain import write_terrain_rasters
@@ -26,6 +27,7 @@ DEMO_FILES = (
     "dem.tif",
     "landslide_zones.gpkg",
     "hazard_sites.csv",
+    "hail-2026-07-12.geojson",
     "spei_monthly.nc",
     "hail.tif",
 )
@@ -83,6 +85,7 @@ def write_demo_data(out: Path, *, households: int = 30_000, seed: int = 620826) 
     zones = gpd.read_file(paths["landslide"], layer="zones")
     sites = hazard_sites(np.random.default_rng([seed, 4]), zones, table)
     sites_path = write_sites(sites, out / "hazard_sites.csv")
+    event_path = write_hail_event(out, county_outline())
     split_path = out / "business_split.csv"
     business_split(export_rng, table).to_csv(split_path, index=False, encoding="utf-8")
     return {
@@ -91,4 +94,5 @@ def write_demo_data(out: Path, *, households: int = 30_000, seed: int = 620826) 
         "business split": split_path,
         **paths,
         "hazard sites": sites_path,
+        "hail event": event_path,
     }

@@ -101,7 +101,7 @@ class Overlayer:
         )
 
     @cached_property
-    def _vectors(self) -> VectorFrame:
+    def vectors(self) -> VectorFrame:
         return VectorFrame(
             villages=self.villages,
             x=self.x,
@@ -121,13 +121,13 @@ class Overlayer:
         ``[sites]`` table if it has one."""
         source = layer.spec.source
         if source == "zones":
-            overlay = self._vectors.zones_layer(layer, self.hazard_zones[layer.name])
+            overlay = self.vectors.zones_layer(layer, self.hazard_zones[layer.name])
         elif source == "sites":
-            overlay = self._vectors.sites_layer(layer, self.hazard_sites[layer.name])
+            overlay = self.vectors.sites_layer(layer, self.hazard_sites[layer.name])
         else:
             overlay = self._raster_layer(layer)
         if layer.spec.sites is not None:
-            overlay = self._vectors.with_sites(layer, overlay, self.hazard_sites[layer.name])
+            overlay = self.vectors.with_sites(layer, overlay, self.hazard_sites[layer.name])
         has_data = np.isfinite(overlay.maximum)
         self._report_missing(layer, overlay.value, has_data)
         self._report_clamped(layer, overlay.value)
