@@ -409,7 +409,7 @@ def test_init_into_an_existing_folder_leaves_other_files_alone(tmp_path: Path) -
     written = init_project(folder)
     after = tree_digest(folder)
     assert {k: v for k, v in after.items() if k in before} == before
-    assert set(after) - set(before) == {"hazardmap.toml", "layers", *TEMPLATE_FILES[1:]}
+    assert set(after) - set(before) == {"hazardmap.toml", "layers", "events", *TEMPLATE_FILES[1:]}
     assert written == [folder / relative for relative in TEMPLATE_FILES]
 
 
@@ -559,3 +559,21 @@ def test_the_file_system_root_is_refused() -> None:
         "own, e.g. hazardmap init zhuanglang\n"
     )
     assert not Path("/hazardmap.toml").exists()
+
+
+def test_the_event_template_names_every_key_and_loads() -> None:
+    """Every key of an event file is in init's example event (commented or not), in
+    docs/configuration.md, and the uncommented template is a valid event file."""
+    from hazardmap.config import EventFile
+
+    text = template_text("events/hail-example.toml")
+    keys = template_keys("events/hail-example.toml")
+    missing = [name for name in EventFile.model_fields if name not in keys]
+    assert not missing, f"add these keys to scaffold_templates/events/hail-example.toml: {missing}"
+    docs = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    section = docs[docs.index("## `events/<name>.toml`") :]
+    absent = [name for name in EventFile.model_fields if f"`{name}`" not in section]
+    absent = [n for n in absent if f"`[{n}]`" not in section]
+    assert not absent, f"document these event keys in docs/configuration.md: {absent}"
+    event = EventFile.model_validate(tomllib.loads(uncomment(text)))
+    assert event.hazard == "hail" and event.intensity_field == "hail_mm"

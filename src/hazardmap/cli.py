@@ -131,7 +131,8 @@ def demo_data(out: Path, households: int, seed: int) -> None:
 def init(folder: Path, name: str | None) -> None:
     """Write a new county's project folder into DIR (created if need be).
 
-    The project file, layer files for landslide, drought and hail, and data/raw/README.md
+    The project file, layer files for landslide, drought and hail, an example event file
+    (events/hail-example.toml) and data/raw/README.md
     on what to put there; every key described, optional keys commented out. --name
     defaults to DIR's name. Refuses a folder that holds any of these files already."""
     from hazardmap.scaffold import init_project, next_step

@@ -22,6 +22,7 @@ TEMPLATE_FILES: tuple[str, ...] = (
     "layers/landslide.toml",
     "layers/drought.toml",
     "layers/hail.toml",
+    "events/hail-example.toml",
     "data/raw/README.md",
 )
 """The files ``init_project`` writes, relative to the folder (and to ``scaffold_templates``)."""
@@ -150,7 +151,8 @@ def _cannot_write(folder: Path, exc: OSError) -> OutputError:
 
 def init_project(folder: Path, name: str | None = None) -> list[Path]:
     """Write a new county's project folder into ``folder`` (created if need be): the project
-    file, the landslide, drought and hail layer files and data/raw/README.md. ``name``
+    file, the landslide, drought and hail layer files, an example event file and
+    data/raw/README.md. ``name``
     defaults to the folder's name. Returns the files written.
 
     Raises OutputError, writing nothing, when ``folder`` is a file or already holds any of

@@ -5,7 +5,7 @@ event reads no hazard layer's source: only its footprint."""
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -44,9 +44,19 @@ def _without_layers(draft: ConfigDraft) -> ConfigDraft:
     return replace(draft, layers=())
 
 
-def _read(
-    config: Config | str | Path, event_file: str | Path, problems: Problems
-) -> tuple[ConfigDraft, InputsDraft, EventConfig | None, Footprint | None]:
+@dataclass(frozen=True)
+class EventDraft:
+    """Whatever could be read: the project, its villages and households, the event and
+    its footprint (None where it failed), and the household table for the cache."""
+
+    project: ConfigDraft
+    inputs: InputsDraft
+    event: EventConfig | None
+    footprint: Footprint | None
+    cache: PendingCache | None
+
+
+def _read(config: Config | str | Path, event_file: str | Path, problems: Problems) -> EventDraft:
     draft = config_draft(config) if isinstance(config, Config) else read_project(config, problems)
     event = footprint = None
     if draft.config is not None:
@@ -57,7 +67,7 @@ def _read(
     if draft.config is not None:
         cache = PendingCache(OverlayCache(draft.config.outputs_dir.parent / CACHE_FOLDER))
     read = read_inputs(_without_layers(draft), problems, cache=cache)
-    return draft, read, event, footprint
+    return EventDraft(draft, read, event, footprint, cache)
 
 
 def _recorded(inputs: Inputs) -> list[dict[str, Any]]:
@@ -81,7 +91,8 @@ def run_event(
     clock = StageClock()
     started = time.perf_counter()
     problems = Problems()
-    draft, read, event, footprint = _read(config, event_file, problems)
+    read = _read(config, event_file, problems)
+    draft, event, footprint = read.project, read.event, read.footprint
     target = None
     if draft.config is not None and event is not None:
         target = real_path(out) if out is not None else event_folder(draft.config, event)
@@ -91,9 +102,11 @@ def run_event(
     problems.raise_errors()
     assert draft.config is not None and event is not None and footprint is not None
     assert target is not None
-    inputs = assemble(draft.config, read)
+    inputs = assemble(draft.config, read.inputs)
     result = compute_event(inputs, event, footprint, problems)  # may stop: nothing written yet
     clock.timings["compute"] = time.perf_counter() - started
+    if read.cache is not None:
+        read.cache.store_pending()  # the household table, once the event passed every check
     with output_lock(target):
         recover(target)
         write_event_outputs(result, target, _recorded(inputs), clock.timings)
@@ -104,7 +117,8 @@ def validate_event(event_file: str | Path, config: Config | str | Path) -> Valid
     """Check the project's villages and households and the event (its file, its
     footprint, whether it reaches the county, its output folder); nothing is written."""
     problems = Problems()
-    draft, read, event, footprint = _read(config, event_file, problems)
+    read = _read(config, event_file, problems)
+    draft, event, footprint = read.project, read.event, read.footprint
     if draft.config is not None and event is not None:
         target = event_folder(draft.config, event)
         protected = [*draft.config.input_paths(), event.file, event.footprint_path]
@@ -114,10 +128,10 @@ def validate_event(event_file: str | Path, config: Config | str | Path) -> Valid
         draft.config is not None
         and event is not None
         and footprint is not None
-        and read.villages is not None
-        and read.households is not None
+        and read.inputs.villages is not None
+        and read.inputs.households is not None
         and not problems.errors
     ):
         with problems.collecting():
-            compute_event(assemble(draft.config, read), event, footprint, problems)
+            compute_event(assemble(draft.config, read.inputs), event, footprint, problems)
     return ValidationReport(tuple(problems.errors), tuple(problems.warnings))
