@@ -1,6 +1,7 @@
 """hazardmap: disaster-induced return-to-poverty risk for households and villages.
 
 The public API is small on purpose: :func:`run` for the whole pipeline, :func:`validate`,
+:func:`run_event` and :func:`validate_event` for one event that has happened,
 :func:`zonal_stats` and :func:`sample` for the raster kernels, and :func:`load_config`.
 The names are loaded when first used (PEP 562), so ``import hazardmap`` and
 ``hazardmap --help`` do not load numba, geopandas or rasterio.
@@ -17,9 +18,10 @@ from hazardmap.errors import HazardmapError
 
 if TYPE_CHECKING:
     from hazardmap.config import Config, load_config
+    from hazardmap.event.pipeline import run_event, validate_event
     from hazardmap.pipeline import run, validate
     from hazardmap.raster import sample, zonal_stats
-    from hazardmap.results import RunResult, ValidationReport
+    from hazardmap.results import EventResult, RunResult, ValidationReport
 
 __version__ = metadata.version("hazardmap")
 
@@ -28,6 +30,9 @@ _LAZY = {
     "load_config": "hazardmap.config",
     "run": "hazardmap.pipeline",
     "validate": "hazardmap.pipeline",
+    "run_event": "hazardmap.event.pipeline",
+    "validate_event": "hazardmap.event.pipeline",
+    "EventResult": "hazardmap.results",
     "sample": "hazardmap.raster",
     "zonal_stats": "hazardmap.raster",
     "RunResult": "hazardmap.results",
@@ -36,6 +41,7 @@ _LAZY = {
 
 __all__ = [
     "Config",
+    "EventResult",
     "HazardmapError",
     "RunResult",
     "ValidationReport",
@@ -43,8 +49,10 @@ __all__ = [
     "errors",
     "load_config",
     "run",
+    "run_event",
     "sample",
     "validate",
+    "validate_event",
     "zonal_stats",
 ]
 
