@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_map.py
 	$(BIN)/python benchmarks/bench_cube.py
 	$(BIN)/python benchmarks/bench_zones.py
+	$(BIN)/python benchmarks/bench_event.py
 
 clean:
 	rm -rf $(VENV) outputs/latest benchmarks/data benchmarks/results

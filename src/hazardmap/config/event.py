@@ -18,17 +18,19 @@ from hazardmap.config.fields import (
     Real,
     StrictModel,
     check_curve,
+    falls,
     only_known,
 )
 from hazardmap.config.loaded import Config, LayerConfig
 from hazardmap.errors import ConfigError
+from hazardmap.gdal_names import split_netcdf_name
 from hazardmap.model.hazard import DamageSpec
 from hazardmap.paths import real_path
 from hazardmap.vocabulary import HOUSING_TYPES, INCOME_COMPONENTS
 
 
 class EventFile(StrictModel):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+$")]
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+$", max_length=100)]
     hazard: str
     date: dt.date
     title: str | None = None
@@ -71,6 +73,14 @@ class EventFile(StrictModel):
             only_known(value, HOUSING_TYPES, "housing type")
         return value
 
+    def curve_warnings(self) -> list[str]:
+        """Damage tables that fall as the intensity rises: allowed, but likely a typo."""
+        return [
+            f"[damage] {component}: the damage ratio falls as the intensity rises"
+            for component, spec in (self.damage or {}).items()
+            if isinstance(spec, tuple) and falls(spec)
+        ]
+
     @property
     def caption(self) -> str:
         return self.title or f"{self.hazard} of {self.date.isoformat()}"
@@ -89,7 +99,15 @@ class EventConfig:
 
     @property
     def footprint_path(self) -> Path:
-        return real_path(self.file.parent / self.spec.path)
+        """The footprint's file (for a NETCDF:"file.nc":variable path, the NetCDF file)."""
+        named = split_netcdf_name(str(self.spec.path))
+        return real_path(self.file.parent / (Path(named[0]) if named else self.spec.path))
+
+    @property
+    def footprint_variable(self) -> str | None:
+        """The NetCDF variable a NETCDF:"file.nc":variable path names, else None."""
+        named = split_netcdf_name(str(self.spec.path))
+        return named[1] if named else None
 
     @property
     def name(self) -> str:
@@ -118,8 +136,12 @@ def event_damage(spec: EventFile, layer: LayerConfig, file: Path) -> dict[str, D
     return dict(layer.spec.damage)
 
 
+RASTER_SUFFIXES = (".tif", ".tiff", ".img", ".vrt", ".asc", ".nc")
+"""A footprint in one of these (or named NETCDF:"file.nc":variable) is a raster."""
+
+
 def _is_vector(path: Path) -> bool:
-    return path.suffix.lower() not in (".tif", ".tiff", ".img", ".nc", ".vrt", ".asc")
+    return split_netcdf_name(str(path)) is None and path.suffix.lower() not in RASTER_SUFFIXES
 
 
 def resolve_event(spec: EventFile, file: Path, config: Config) -> EventConfig:

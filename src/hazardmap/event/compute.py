@@ -160,7 +160,7 @@ def footprint_image(footprint: Footprint, values: np.ndarray) -> MapImage | None
     quartiles = np.quantile(seen, [0.25, 0.5, 0.75]) if len(seen) else np.zeros(3)
     steps = np.maximum.accumulate(quartiles) + np.array([1e-12, 2e-12, 3e-12])  # increasing
     breaks = tuple(float(b) for b in steps)
-    options = SourceOptions(declared_crs=footprint.declared_crs)
+    options = SourceOptions(declared_crs=footprint.declared_crs, variable=footprint.variable)
     return layer_image(footprint.path, breaks, options=options)
 
 
@@ -170,7 +170,7 @@ def compute_event(
     """The event's households, leads and villages, and the footprint for the map."""
     config = inputs.config
     frame = Overlayer.of(inputs, problems).vectors
-    reach = footprint_reach(footprint, frame)
+    reach = footprint_reach(footprint, frame, problems)
     hh = inputs.households
     outcome = assess_event(
         HouseholdArrays.from_table(hh),

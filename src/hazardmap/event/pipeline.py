@@ -62,7 +62,8 @@ def _read(config: Config | str | Path, event_file: str | Path, problems: Problem
     if draft.config is not None:
         event = problems.attempt(partial(load_event, Path(event_file), draft.config))
     if event is not None:
-        footprint = problems.attempt(partial(read_footprint, event))
+        problems.warn(*(f"{event.file}: {w}" for w in event.spec.curve_warnings()))
+        footprint = problems.attempt(partial(read_footprint, event, problems))
     cache = None
     if draft.config is not None:
         cache = PendingCache(OverlayCache(draft.config.outputs_dir.parent / CACHE_FOLDER))
@@ -98,13 +99,15 @@ def run_event(
         target = real_path(out) if out is not None else event_folder(draft.config, event)
         protected = [*draft.config.input_paths(), event.file, event.footprint_path]
         with problems.collecting():
-            check_target(target, protected=protected)
+            check_target(target, protected=protected, command="event")
     problems.raise_errors()
     assert draft.config is not None and event is not None and footprint is not None
     assert target is not None
     inputs = assemble(draft.config, read.inputs)
+    clock.timings["read and check"] = time.perf_counter() - started
+    computing = time.perf_counter()
     result = compute_event(inputs, event, footprint, problems)  # may stop: nothing written yet
-    clock.timings["compute"] = time.perf_counter() - started
+    clock.timings["compute"] = time.perf_counter() - computing
     if read.cache is not None:
         read.cache.store_pending()  # the household table, once the event passed every check
     with output_lock(target):
@@ -123,7 +126,7 @@ def validate_event(event_file: str | Path, config: Config | str | Path) -> Valid
         target = event_folder(draft.config, event)
         protected = [*draft.config.input_paths(), event.file, event.footprint_path]
         with problems.collecting():
-            check_target(target, protected=protected)
+            check_target(target, protected=protected, command="event")
     if (
         draft.config is not None
         and event is not None

@@ -111,7 +111,7 @@ def class_values(
             raise InputError(
                 f"{path}: field '{field}' holds label(s) that classes does not map: {found}; "
                 f"add them to classes in {source.where} (labels are compared as text)"
-                f"{_encoding_hint(path)}"
+                f"{encoding_hint(path)}"
             )
         return mapped.to_numpy(dtype=np.float64), labels.to_numpy(dtype=object)
     numbers = pd.to_numeric(labels, errors="coerce").to_numpy(dtype=np.float64)
@@ -125,7 +125,7 @@ def class_values(
     return numbers, labels.to_numpy(dtype=object)
 
 
-def _encoding_hint(path: Path) -> str:
+def encoding_hint(path: Path) -> str:
     """A Shapefile without its .cpg is read in the wrong encoding: the labels look
     garbled and match nothing."""
     if path.suffix.lower() != ".shp" or path.with_suffix(".cpg").exists():

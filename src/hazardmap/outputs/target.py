@@ -108,13 +108,27 @@ def _manifest_version(manifest: Path) -> str | None:
     return version if isinstance(version, str) and version.strip() else None
 
 
-def check_target(target: Path, *, protected: Iterable[Path]) -> None:
-    """Raise :class:`OutputError` unless a run may replace ``target`` whole.
+def check_target(target: Path, *, protected: Iterable[Path], command: str = "run") -> None:
+    """Raise :class:`OutputError` unless ``command`` (run or event) may replace ``target``
+    whole.
 
     ``protected`` are the project's own files and folders (project file, layer files, the
     layers folder, input files). A run may replace a folder that is new, empty (desktop
-    junk aside), or whose every entry hazardmap wrote. Nothing is created or touched.
+    junk aside), or whose every entry hazardmap wrote for the same command (an event never
+    replaces a run's outputs, nor a run an event's). Nothing is created or touched.
     """
+    try:
+        _check_target(target, list(protected), command)
+    except OutputError:
+        raise
+    except OSError as exc:  # a name too long, a folder that cannot be looked into
+        raise OutputError(
+            f"{str(target)[:120]}: cannot use this output folder ({exc.strerror or exc}); "
+            "give a shorter or another path"
+        ) from None
+
+
+def _check_target(target: Path, protected: list[Path], command: str) -> None:
     resolved = target.resolve()
     guarded = list(dict.fromkeys(path.resolve() for path in protected))
     if resolved.exists() and not resolved.is_dir():
@@ -123,7 +137,26 @@ def check_target(target: Path, *, protected: Iterable[Path]) -> None:
     if not resolved.exists():
         _refuse_blocked_parent(target, resolved)
         return
+    _refuse_other_command(target, resolved, command)
     check_replaceable(target)
+
+
+def _refuse_other_command(target: Path, resolved: Path, command: str) -> None:
+    """An event's folder holds its manifest's ``event``; a run's does not."""
+    try:
+        content = json.loads((resolved / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return
+    if not isinstance(content, dict) or _manifest_version(resolved / "manifest.json") is None:
+        return
+    written_by = "event" if "event" in content else "run"
+    if written_by != command:
+        default = " (by default events/<name> beside the [outputs] folder)"
+        raise OutputError(
+            f"{target}: this folder holds the outputs of hazardmap {written_by}, which "
+            f"hazardmap {command} must not replace; give the {command} a folder of its own"
+            + (default if command == "event" else "")
+        )
 
 
 def check_replaceable(target: Path) -> None:

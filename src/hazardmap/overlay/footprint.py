@@ -16,6 +16,7 @@ import numpy as np
 from hazardmap.errors import InputError
 from hazardmap.io.footprint import Footprint
 from hazardmap.overlay.vectors import VectorFrame, moved
+from hazardmap.problems import Problems
 from hazardmap.raster import (
     PointJob,
     ZonalJob,
@@ -42,16 +43,30 @@ class FootprintReach:
     village_share: np.ndarray
 
 
-def footprint_reach(footprint: Footprint, frame: VectorFrame) -> FootprintReach:
-    """Who the footprint reaches; an error when it reaches no village."""
+def footprint_reach(
+    footprint: Footprint, frame: VectorFrame, problems: Problems | None = None
+) -> FootprintReach:
+    """Who the footprint reaches; an error when it reaches no village, a warning when it
+    reaches villages but no household."""
     if footprint.is_raster:
-        reach = _raster_reach(footprint, frame)
+        reach = _raster_reach(footprint, frame, problems)
     else:
         reach = _polygon_reach(footprint, frame)
     if not (reach.village_share > 0).any() and not reach.inside.any():
+        what = (
+            "no cell under the villages holds a valid value above 0"
+            if footprint.is_raster
+            else "no village and no household in it"
+        )
         raise InputError(
-            f"{footprint.path}: the footprint misses the county (no village and no household "
-            "in it); check the file, its CRS and crs in the event file"
+            f"{footprint.path}: the footprint misses the county ({what}); check the file, "
+            "its CRS and crs in the event file"
+        )
+    if not reach.inside.any() and problems is not None:
+        problems.warn(
+            f"{footprint.path}: the footprint reaches {int((reach.village_share > 0).sum())} "
+            "village(s) but no household in them: no household is assessed; check that the "
+            "footprint is the area hit"
         )
     return reach
 
@@ -71,17 +86,28 @@ def _polygon_reach(footprint: Footprint, frame: VectorFrame) -> FootprintReach:
     return _placed(frame, inside, intensity, share, mean)
 
 
-def _raster_reach(footprint: Footprint, frame: VectorFrame) -> FootprintReach:
+def _raster_reach(
+    footprint: Footprint, frame: VectorFrame, problems: Problems | None
+) -> FootprintReach:
     grid = footprint.grid
     assert grid is not None
     zones = to_pixel_space(zones_to_crs(frame.villages, grid.crs), grid)
     points = points_in_grid(frame.x, frame.y, frame.crs, grid, method="nearest")
     zonal = ZonalJob(zones, Coverage.FRACTION, (HIT,))
     sampled = PointJob(points)
-    with open_source(footprint.path, declared_crs=footprint.declared_crs) as source:
+    with open_source(
+        footprint.path, declared_crs=footprint.declared_crs, variable=footprint.variable
+    ) as source:
         scan(source, [zonal], [sampled])
     value = sampled.result()
     inside = np.isfinite(value) & (value > HIT)
+    negative = np.isfinite(value) & (value < 0)
+    if negative.any() and problems is not None:
+        problems.warn(
+            f"{footprint.path}: {int(negative.sum()):,} households sit on cells with negative "
+            "values, which count as outside the footprint (a cell is hit when its value is "
+            "above 0); check the raster's nodata value and units"
+        )
     red = zonal.result()
     share = np.nan_to_num(red.frac_above(HIT))
     with np.errstate(invalid="ignore", divide="ignore"):
