@@ -133,6 +133,7 @@ def test_demo_data_writes_every_raw_file(tmp_path: Path) -> None:
         ".hazardmap-demo-data",
         "business_split.csv",
         "dem.tif",
+        "hail-2026-07-12.geojson",
         "hail.tif",
         "hazard_sites.csv",
         "households.xlsx",
