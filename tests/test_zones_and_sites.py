@@ -374,3 +374,28 @@ def test_sites_as_a_layer_of_their_own(tiny_project: Path, tmp_path: Path) -> No
     assert households.loc["h1", "slope_value"] == 0.3  # named by S2's register
     assert households.loc["h5", "slope_value"] == 0.3  # c1 is 206 m from S2
     assert households.loc["h2", "slope_value"] == 0.0  # no coordinates; nothing covers A
+
+
+def test_a_label_mapped_to_nodata_leaves_its_zones_without_a_value(
+    tiny_project: Path, tmp_path: Path
+) -> None:
+    """未调查 (not surveyed) mapped to nodata: village C, all such a zone, has no data
+    (level 0, no shares), never the outside value; a class nodata takes is refused."""
+    layer = _zones_project(tiny_project, sites=False)
+    text = layer.read_text(encoding="utf-8").replace(
+        '"低易发" = 1 }', '"低易发" = 1, "未调查" = 9 }'
+    )
+    layer.write_text(text.replace("outside = 1", "outside = 1\nnodata = 9"), encoding="utf-8")
+    zones_path = tiny_project.parent / "data" / "zones.geojson"
+    zones = gpd.read_file(zones_path)
+    zones.loc[2, "grade"] = "未调查"
+    zones.to_file(zones_path, driver="GeoJSON")
+    code, _, err = invoke("run", "--config", str(tiny_project), "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    villages = _villages(tmp_path / "o")
+    assert villages.loc["C", "slope_level"] == 0 and np.isnan(villages.loc["C", "slope_max"])
+    assert villages.loc["A", "slope_level"] == 4  # the others as before
+    assert "in a zone of the layer's nodata" in err
+    set_key(layer, "", "nodata", "1")
+    code, _, err = invoke("validate", "--config", str(tiny_project))
+    assert code == 1 and "nodata = 1 is also outside and the class 1" in err, err

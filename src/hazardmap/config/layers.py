@@ -242,14 +242,7 @@ class LayerFile(StrictModel):
                     "source = 'sites' gives its sites at the top of the file"
                 )
         if self.source in ("zones", "sites") and self.nodata is not None:
-            taken = [f"classes '{k}'" for k, x in (self.classes or {}).items() if x == self.nodata]
-            taken += ["outside"] if self.outside == self.nodata else []
-            if taken:
-                raise ValueError(
-                    f"nodata = {self.nodata:g} is also the x of {', '.join(taken)}: those "
-                    f"{self.source} would have no value; nodata is for a value meaning "
-                    "'not surveyed', give it one no class takes"
-                )
+            self._nodata_is_no_class()
         if self.source in ("zones", "sites") and self.sampling == "bilinear":
             raise ValueError(
                 f"sampling = 'bilinear' is for rasters; {self.source} have no cells to blend"
@@ -288,6 +281,23 @@ class LayerFile(StrictModel):
             f"source is '{self.source}'; remove them or set source{hint}"
         )
 
+    def _nodata_is_no_class(self) -> None:
+        """nodata marks zones or sites without a value (a label such as 未调查 mapped to
+        it): it must not be ``outside``, nor, on a class layer, one of its classes, whose
+        zones would silently lose their value."""
+        assert self.nodata is not None
+        classes = (
+            [x for x, _ in self.frequency.points or ()] if self.frequency.type == "classes" else []
+        )
+        taken = ["outside"] if self.outside == self.nodata else []
+        taken += [f"the class {c:g}" for c in classes if abs(c - self.nodata) <= 1e-9]
+        if taken:
+            raise ValueError(
+                f"nodata = {self.nodata:g} is also {' and '.join(taken)}: those {self.source} "
+                "would have no value; nodata is for a value meaning 'not surveyed': give it "
+                "one no class takes"
+            )
+
     def _values_are_classes(self) -> None:
         """On a class layer, every x a table, `outside` or the sites give must be a class."""
         classes = [x for x, _ in self.frequency.points or ()]
@@ -299,7 +309,11 @@ class LayerFile(StrictModel):
         ]
         if self.outside is not None:
             named.append(("outside", self.outside))
-        stray = [(what, x) for what, x in named if not any(abs(x - c) <= 1e-9 for c in classes)]
+        stray = [
+            (what, x)
+            for what, x in named
+            if not any(abs(x - c) <= 1e-9 for c in classes) and x != self.nodata
+        ]
         if stray:
             what, x = stray[0]
             raise ValueError(

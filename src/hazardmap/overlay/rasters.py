@@ -44,7 +44,7 @@ from hazardmap.results import HazardSites, HazardZones, Inputs, LayerSource
 _WHY_MISSING = {
     "raster": "nodata, NaN or infinite cells, or off the raster",
     "cube": "nodata, NaN or infinite cells, or off the cube",
-    "zones": "outside every zone, and no outside value",
+    "zones": "outside every zone with no outside value, or in a zone of the layer's nodata",
     "sites": "no site value",
 }
 

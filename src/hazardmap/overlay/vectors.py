@@ -104,7 +104,7 @@ class VectorFrame:
         else:
             mean = by_village = areas.mean()
         outside = ~self.unlocated & ~np.isfinite(value)
-        if outside.any():
+        if np.isnan(zones.outside) and outside.any():
             self.problems.warn(
                 f"{layer.raster_path}: {int(outside.sum()):,} households lie outside every "
                 f"zone and {layer.file.name} sets no outside value, so their {layer.name} "
@@ -245,7 +245,9 @@ def check_classes(
     """On a class layer, every zone's or site's x must be a class: never interpolated."""
     if not frequency.is_classes:
         return
-    stray = ~np.isin(frequency.snap_to_classes(values), frequency.class_values())
+    stray = np.isfinite(values) & ~np.isin(
+        frequency.snap_to_classes(values), frequency.class_values()
+    )  # NaN: a zone of the layer's nodata, no value at all
     if stray.any():
         found = sorted({str(label) for label in labels[stray]})
         raise InputError(
