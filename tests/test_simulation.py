@@ -1,0 +1,111 @@
+"""Simulated years: each household keeps its annual probability exactly, the mean of the
+simulated returns is the sum of the expected returns (compound = "separate"), the same
+seed gives the same years, and the exceedance table is the quantile MODEL.md names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hazardmap.model.risk import baseline_vulnerability, poverty_probability
+from hazardmap.model.simulation import (
+    HazardYears,
+    Population,
+    exceedance,
+    simulate,
+    village_years,
+)
+
+LINE, SIGMA = 7500.0, 0.35
+
+
+def _county(n: int = 2000, seed: int = 3) -> tuple[Population, list[HazardYears]]:
+    rng = np.random.default_rng(seed)
+    income = rng.lognormal(np.log(11000), 0.3, n)
+    population = Population(
+        income=income,
+        q0=baseline_vulnerability(income, LINE, SIGMA),
+        line=LINE,
+        sigma=SIGMA,
+        village=rng.integers(0, 20, n),
+        n_villages=20,
+    )
+    cells = rng.integers(0, 12, n)
+    hazards = [
+        HazardYears(
+            "drought", rng.uniform(0.02, 0.15, n), rng.uniform(0.1, 0.4, n), cells, 0.7, 0.2
+        ),
+        HazardYears("hail", rng.uniform(0.01, 0.1, n), rng.uniform(0.1, 0.5, n), cells, 0.1, 0.6),
+    ]
+    return population, hazards
+
+
+def _expected(population: Population, hazard: HazardYears) -> np.ndarray:
+    q = poverty_probability(population.income, hazard.loss, LINE, SIGMA)
+    return hazard.probability * (q - population.q0)
+
+
+def test_separate_mean_is_the_sum_of_expected_returns_within_monte_carlo_error() -> None:
+    population, hazards = _county()
+    years = simulate(population, hazards, years=4000, seed=7, compound="separate")
+    r = {h.name: _expected(population, h) for h in hazards}
+    combined = 1 - np.prod([1 - r[h.name] for h in hazards], axis=0)
+    for name, counts in [*years.by_hazard.items(), ("total", years.returns)]:
+        expected = combined.sum() if name == "total" else r[name].sum()
+        error = counts.std(ddof=1) / np.sqrt(len(counts))
+        assert abs(counts.mean() - expected) < 4 * error, (name, counts.mean(), expected, error)
+
+
+def test_correlation_widens_the_bad_years_but_keeps_the_mean() -> None:
+    population, hazards = _county()
+    alone = [HazardYears(h.name, h.probability, h.loss, h.cell) for h in hazards]
+    together = [HazardYears(h.name, h.probability, h.loss, h.cell, 0.9, 0.0) for h in hazards]
+    a = simulate(population, alone, years=3000, seed=1, compound="separate").returns
+    b = simulate(population, together, years=3000, seed=1, compound="separate").returns
+    assert abs(a.mean() - b.mean()) < 4 * np.hypot(a.std(), b.std()) / np.sqrt(3000)
+    assert np.quantile(b, 0.95) > 2 * np.quantile(a, 0.95)
+
+
+def test_the_same_seed_gives_the_same_years_and_another_other_years() -> None:
+    population, hazards = _county(500)
+    first = simulate(population, hazards, years=120, seed=11)
+    again = simulate(population, hazards, years=120, seed=11)
+    other = simulate(population, hazards, years=120, seed=12)
+    assert np.array_equal(first.returns, again.returns)
+    assert np.array_equal(first.by_village, again.by_village)
+    assert not np.array_equal(first.returns, other.returns)
+    # a longer run holds the shorter one's years: blocks are keyed by (seed, block)
+    longer = simulate(population, hazards, years=200, seed=11)
+    assert np.array_equal(longer.returns[:100], first.returns[:100])
+
+
+def test_sum_adds_a_years_losses_before_the_line() -> None:
+    """A household struck by both hazards in a year with losses of 0.3 each falls back
+    with q(0.6), not with either q(0.3): certain events, one household."""
+    income = np.array([12000.0])
+    population = Population(
+        income, baseline_vulnerability(income, LINE, SIGMA), LINE, SIGMA, np.array([0]), 1
+    )
+    hazards = [
+        HazardYears("a", np.array([1.0]), np.array([0.3]), np.array([0])),
+        HazardYears("b", np.array([1.0]), np.array([0.3]), np.array([0])),
+    ]
+    years = simulate(population, hazards, years=20000, seed=3, compound="sum")
+    expected = poverty_probability(income, np.array([0.6]), LINE, SIGMA)[0] - population.q0[0]
+    assert years.returns.mean() == pytest.approx(expected, abs=4 * np.sqrt(expected / 20000))
+    assert np.array_equal(years.by_hazard["a"], years.returns)  # credited to both
+
+
+def test_exceedance_is_the_higher_quantile_and_its_tail_mean() -> None:
+    returns = np.arange(1, 101)  # 100 years: 1 .. 100
+    table = exceedance(returns).set_index("return_period")
+    assert table.loc[10, "returns"] == 91 and table.loc[10, "tvar"] == pytest.approx(95.5)
+    assert table.loc[50, "returns"] == 99
+    assert np.isnan(table.loc[100, "returns"]) and np.isnan(table.loc[200, "tvar"])
+
+
+def test_village_tallies() -> None:
+    counts = np.zeros((40, 2), dtype=np.int64)
+    counts[:4, 0] = 3
+    p_any, in20 = village_years(counts)
+    assert p_any.tolist() == [0.1, 0.0] and in20.tolist() == [3.0, 0.0]
