@@ -547,7 +547,7 @@ def test_every_key_is_documented() -> None:
     keys |= {path.rsplit(".", 1)[-1] for path in model_paths(LayerFile)}
     sections = {"project", "villages", "households", "layers", "risk", "outputs", "map"}
     sections |= {"planning", "changes", "interventions", "frequency", "damage", "housing"}
-    sections |= {"fields", "values", "income", "reduce", "sites"}
+    sections |= {"fields", "values", "income", "reduce", "sites", "simulation", "correlation"}
     assert sorted(keys - written - sections) == []
 
 

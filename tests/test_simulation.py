@@ -4,7 +4,11 @@ seed gives the same years, and the exceedance table is the quantile MODEL.md nam
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from hazardmap.model.risk import baseline_vulnerability, poverty_probability
@@ -15,6 +19,7 @@ from hazardmap.model.simulation import (
     simulate,
     village_years,
 )
+from tests.helpers import invoke
 
 LINE, SIGMA = 7500.0, 0.35
 
@@ -109,3 +114,35 @@ def test_village_tallies() -> None:
     counts[:4, 0] = 3
     p_any, in20 = village_years(counts)
     assert p_any.tolist() == [0.1, 0.0] and in20.tolist() == [3.0, 0.0]
+
+
+def test_a_run_with_simulation_writes_its_years(tiny_project: Path, tmp_path: Path) -> None:
+    text = tiny_project.read_text(encoding="utf-8")
+    tiny_project.write_text(
+        text + '\n[simulation]\nyears = 20000\nseed = 5\ncompound = "separate"\n', encoding="utf-8"
+    )
+    out = tmp_path / "o"
+    code, _, err = invoke("run", "--config", str(tiny_project), "--out", str(out))
+    assert code == 0, err
+    years = pd.read_parquet(out / "years.parquet")
+    assert list(years.columns) == ["year", "returns", "dry_returns", "slope_returns"]
+    assert len(years) == 20000 and years["year"].tolist()[:3] == [1, 2, 3]
+    households = pd.read_csv(out / "households.csv", encoding="utf-8-sig")
+    expected = households["risk"].sum()  # h4 (a slope nodata cell) is left out of both
+    error = years["returns"].std() / np.sqrt(len(years))
+    assert abs(years["returns"].mean() - expected) < 4 * error
+    for hazard in ("dry", "slope"):
+        mine = households.loc[households["risk"].notna(), f"{hazard}_risk"].sum()
+        assert abs(years[f"{hazard}_returns"].mean() - mine) < 4 * error + 1e-9
+    table = pd.read_csv(out / "exceedance.csv")
+    assert list(table.columns) == ["return_period", "returns", "tvar"]
+    assert table["return_period"].tolist() == [2, 5, 10, 20, 50, 100, 200]
+    villages = pd.read_csv(out / "villages.csv", encoding="utf-8-sig")
+    assert villages["p_any_return"].between(0, 1).all() and "returns_1in20" in villages
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["simulation"]["households_left_out"] == 1
+    assert manifest["simulation"]["seed"] == 5
+    again = tmp_path / "again"
+    code, _, err = invoke("run", "--config", str(tiny_project), "--out", str(again))
+    assert code == 0, err
+    pd.testing.assert_frame_equal(pd.read_parquet(again / "years.parquet"), years)

@@ -21,6 +21,7 @@ STAGES = (
     "overlay layers",
     "household risk",
     "village risk",
+    "simulate years",
     "interventions",
     "write outputs",
 )

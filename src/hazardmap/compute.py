@@ -18,6 +18,7 @@ import shapely
 
 from hazardmap.cache import OverlayCache
 from hazardmap.clock import StageClock
+from hazardmap.config import Config
 from hazardmap.crs import WGS84, system_of
 from hazardmap.environment import versions
 from hazardmap.model import HazardParams, HouseholdArrays, assess_households
@@ -36,6 +37,7 @@ from hazardmap.overlay.vectors import moved
 from hazardmap.problems import Problems
 from hazardmap.results import Baseline, Comparison, InputChange, Inputs, RunResult
 from hazardmap.vector.zones import county_equal_area, display_zones
+from hazardmap.years import SimulatedYears, simulate_run
 
 
 def site_ids(inputs: Inputs, name: str, overlay: LayerOverlay) -> np.ndarray:
@@ -185,6 +187,30 @@ def site_table(inputs: Inputs, name: str, overlay: LayerOverlay) -> pd.DataFrame
     ).reset_index(drop=True)
 
 
+def simulation_summary(
+    simulated: SimulatedYears, config: Config, risk: HouseholdRisk
+) -> dict[str, Any]:
+    """The simulation's settings and what it gave, beside the expected returns."""
+    settings = config.settings.simulation
+    assert settings is not None
+    returns = simulated.years.returns
+    return {
+        "years": settings.years,
+        "seed": settings.seed,
+        "compound": settings.compound,
+        "households_left_out": simulated.left_out,
+        "mean_returns": float(returns.mean()),
+        "expected_returns": float(np.nansum(risk.risk)),
+        "mean_by_hazard": {h: float(c.mean()) for h, c in simulated.years.by_hazard.items()},
+        "correlation": {
+            layer.name: None
+            if layer.spec.correlation is None
+            else layer.spec.correlation.model_dump()
+            for layer in config.layers
+        },
+    }
+
+
 def priorities(
     inputs: Inputs,
     arrays: HouseholdArrays,
@@ -294,6 +320,13 @@ def compute(
     with clock.stage("village risk"):
         villages = village_table(inputs, households, risk, overlays, classes)
 
+    with clock.stage("simulate years"):
+        simulated = simulate_run(inputs, arrays, risk, config)
+    if simulated is not None:
+        villages["p_any_return"] = simulated.p_any_return
+        villages["returns_1in20"] = simulated.returns_1in20
+        villages = villages[[*(c for c in villages.columns if c != "geometry"), "geometry"]]
+
     with clock.stage("interventions"):
         ranked = priorities(inputs, arrays, hazards, intensities, risk, villages)
     current = pd.DataFrame(villages.drop(columns="geometry"))
@@ -336,4 +369,7 @@ def compute(
         household_changes_header=HOUSEHOLD_CHANGE_COLUMNS,
         comparison=comparison,
         recorded_inputs=recorded_inputs,
+        years=None if simulated is None else simulated.years.table(),
+        exceedance=None if simulated is None else simulated.exceedance,
+        simulation=None if simulated is None else simulation_summary(simulated, config, risk),
     )

@@ -192,6 +192,13 @@ class RunResult:
     recorded_inputs: Sequence[Mapping[str, Any]] | None = None
     """Every input with its role and SHA-256, as the manifest records them (None: the
     manifest describes them itself)."""
+    years: pd.DataFrame | None = None
+    """Simulated years (year, returns, {h}_returns): years.parquet; None without
+    [simulation]."""
+    exceedance: pd.DataFrame | None = None
+    """return_period, returns, tvar: exceedance.csv; None without [simulation]."""
+    simulation: Mapping[str, Any] | None = None
+    """The simulation's settings and summary, for the manifest and the report."""
     layer_zones: Mapping[str, gpd.GeoDataFrame] = field(default_factory=dict)
     """Each zones layer's zones for the map (label, value; EPSG:4326, simplified)."""
     layer_sites: Mapping[str, pd.DataFrame] = field(default_factory=dict)

@@ -132,6 +132,25 @@ KEY_SOURCES: dict[str, frozenset[str]] = {
 """The keys that belong to some sources only: any other source refuses them."""
 
 
+class CorrelationSection(StrictModel):
+    """How a hazard's events strike together in simulated years: a county-wide share of
+    the variation (rho_c), a share shared by each square cell of cell_km (rho_l), the rest
+    each household's own (docs/model.md, "Simulated years")."""
+
+    county: Probability = 0.0
+    local: Probability = 0.0
+    cell_km: Positive = 10.0
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> CorrelationSection:
+        if self.county + self.local > 1.0 + 1e-12:
+            raise ValueError(
+                f"county + local = {self.county + self.local:g} exceeds 1: they are shares "
+                "of one variation; lower one of them"
+            )
+        return self
+
+
 class LayerFile(StrictModel):
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     title: str
@@ -151,6 +170,7 @@ class LayerFile(StrictModel):
     lon_field: str | None = None
     lat_field: str | None = None
     sites: SitesSection | None = None
+    correlation: CorrelationSection | None = None
     units: str | None = None
     sampling: Literal["nearest", "bilinear"] = "nearest"
     crs: str | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     Field,
@@ -77,6 +77,14 @@ class ChangesSection(StrictModel):
     """A village is also listed when its expected returns move at least this much."""
 
 
+class SimulationSection(StrictModel):
+    """Simulated years (docs/model.md, "Simulated years"): when present, run simulates."""
+
+    years: Annotated[Count, Field(ge=1, le=10_000_000)] = 10_000
+    seed: Annotated[Count, Field(ge=0)] = 1
+    compound: Literal["sum", "separate"] = "sum"
+
+
 class OutputsSection(StrictModel):
     dir: Path = Path("outputs/latest")
 
@@ -137,4 +145,5 @@ class ProjectFile(StrictModel):
     map: MapSection = MapSection()
     planning: PlanningSection = PlanningSection()
     changes: ChangesSection = ChangesSection()
+    simulation: SimulationSection | None = None
     interventions: list[InterventionConfig] = Field(default_factory=list)

@@ -13,7 +13,9 @@ tallies at once, and the years x households matrix is never held.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -75,23 +77,22 @@ class Years:
         )
 
 
-def _events(
-    rng: np.random.Generator, hazard: HazardYears, years: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(year, household) of every event of ``hazard`` in a block of ``years``."""
+def _struck(rng: np.random.Generator, hazard: HazardYears, years: int) -> np.ndarray:
+    """(years, households): where ``hazard`` strikes in a block of ``years``."""
     n = len(hazard.probability)
-    n_cells = int(hazard.cell.max()) + 1 if n else 0
-    county = rng.standard_normal(years)
-    local = rng.standard_normal((years, max(n_cells, 1)))
+    n_cells = int(hazard.cell.max()) + 1 if n else 1
+    county = rng.standard_normal(years, dtype=np.float32)
+    local = rng.standard_normal((years, n_cells), dtype=np.float32)
     own = rng.standard_normal((years, n), dtype=np.float32)
-    rest = np.sqrt(max(0.0, 1.0 - hazard.county - hazard.local))
-    shared = (
-        np.sqrt(hazard.county) * county[:, None] + np.sqrt(hazard.local) * local[:, hazard.cell]
-    )
-    threshold = ndtri(np.clip(hazard.probability, 0.0, 1.0))
-    struck = shared + rest * own < threshold[None, :]
-    year, household = np.nonzero(struck)
-    return year, household
+    u = own  # scaled in place: the block's largest array is made once
+    u *= np.float32(np.sqrt(max(0.0, 1.0 - hazard.county - hazard.local)))
+    if hazard.local > 0:
+        local *= np.float32(np.sqrt(hazard.local))
+        u += local[:, hazard.cell]
+    if hazard.county > 0:
+        u += np.float32(np.sqrt(hazard.county)) * county[:, None]
+    threshold = ndtri(np.clip(hazard.probability, 0.0, 1.0)).astype(np.float32)
+    return u < threshold[None, :]
 
 
 def simulate_block(
@@ -103,48 +104,46 @@ def simulate_block(
     years: int,
     compound: Compound,
 ) -> Years:
-    """``years`` simulated years of block ``block`` (its own random stream)."""
+    """``years`` simulated years of block ``block`` (its own random stream); the block's
+    (years x households) arrays are reduced to its tallies before it returns."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, block]))
-    n = len(population.income)
-    events = [_events(rng, hazard, years) for hazard in hazards]
+    struck = [_struck(rng, hazard, years) for hazard in hazards]
+    q0 = population.q0.astype(np.float32)
     by_hazard: dict[str, np.ndarray] = {}
     if compound == "separate":
-        returned = []
-        for hazard, (year, household) in zip(hazards, events, strict=True):
-            luck = rng.random(len(year))
+        back = np.zeros((years, len(q0)), dtype=bool)
+        for hazard, hit in zip(hazards, struck, strict=True):
+            luck = rng.random((years, len(q0)), dtype=np.float32)
             q = poverty_probability(
-                population.income[household],
-                hazard.loss[household],
-                population.line,
-                population.sigma,
-            )
-            back = (population.q0[household] <= luck) & (luck < q)
-            by_hazard[hazard.name] = np.bincount(year[back], minlength=years)
-            returned.append(year[back] * n + household[back])
-        flat = np.unique(np.concatenate(returned)) if returned else np.empty(0, np.int64)
+                population.income, hazard.loss, population.line, population.sigma
+            ).astype(np.float32)
+            mine = hit & (q0 <= luck) & (luck < q)
+            by_hazard[hazard.name] = mine.sum(axis=1)
+            back |= mine
     else:
-        flat_events = [year * n + household for year, household in events]
-        struck = np.unique(np.concatenate(flat_events)) if flat_events else np.empty(0, np.int64)
-        loss = np.zeros(len(struck))
-        for hazard, cells in zip(hazards, flat_events, strict=True):
-            at = np.searchsorted(struck, cells)
-            loss[at] += hazard.loss[cells % n]
-        household = struck % n
-        luck = rng.random(len(struck))
+        loss = np.zeros((years, len(q0)), dtype=np.float32)
+        for hazard, hit in zip(hazards, struck, strict=True):
+            loss += hit * hazard.loss.astype(np.float32)
+        luck = rng.random((years, len(q0)), dtype=np.float32)
+        year, household = np.nonzero(loss > 0)
         q = poverty_probability(
-            population.income[household], np.minimum(loss, 1.0), population.line, population.sigma
+            population.income[household],
+            np.minimum(loss[year, household], 1.0).astype(np.float64),
+            population.line,
+            population.sigma,
         )
-        back = (population.q0[household] <= luck) & (luck < q)
-        flat = struck[back]
-        for hazard, cells in zip(hazards, flat_events, strict=True):
-            hit = np.isin(cells, flat, assume_unique=True)
-            by_hazard[hazard.name] = np.bincount(cells[hit] // n, minlength=years)
-    year, household = flat // n, flat % n
-    village = population.village[household]
+        chance = luck[year, household]
+        fell = (population.q0[household] <= chance) & (chance < q)
+        back = np.zeros((years, len(q0)), dtype=bool)
+        back[year[fell], household[fell]] = True
+        for hazard, hit in zip(hazards, struck, strict=True):
+            by_hazard[hazard.name] = (back & hit).sum(axis=1)
+    year, household = np.nonzero(back)
     by_village = np.bincount(
-        year * population.n_villages + village, minlength=years * population.n_villages
+        year * population.n_villages + population.village[household],
+        minlength=years * population.n_villages,
     ).reshape(years, population.n_villages)
-    return Years(np.bincount(year, minlength=years), by_hazard, by_village)
+    return Years(back.sum(axis=1), by_hazard, by_village)
 
 
 def simulate(
@@ -155,18 +154,19 @@ def simulate(
     seed: int,
     compound: Compound = "sum",
 ) -> Years:
-    """``years`` simulated years, block by block."""
-    blocks = [
-        simulate_block(
-            population,
-            hazards,
-            seed=seed,
-            block=b,
-            years=min(BLOCK_YEARS, years - b * BLOCK_YEARS),
-            compound=compound,
+    """``years`` simulated years, block by block, the blocks on the machine's cores
+    (numpy releases the GIL in its random fills and array arithmetic); the years do not
+    depend on how many."""
+
+    def block(b: int) -> Years:
+        size = min(BLOCK_YEARS, years - b * BLOCK_YEARS)
+        return simulate_block(
+            population, hazards, seed=seed, block=b, years=size, compound=compound
         )
-        for b in range((years + BLOCK_YEARS - 1) // BLOCK_YEARS)
-    ]
+
+    count = (years + BLOCK_YEARS - 1) // BLOCK_YEARS
+    with ThreadPoolExecutor(max_workers=min(count, os.cpu_count() or 1)) as pool:
+        blocks = list(pool.map(block, range(count)))
     return Years(
         np.concatenate([b.returns for b in blocks]),
         {h.name: np.concatenate([b.by_hazard[h.name] for b in blocks]) for h in hazards},

@@ -14,6 +14,7 @@ from hazardmap.outputs.tables import (
     write_households,
     write_priorities,
     write_villages,
+    write_years,
 )
 from hazardmap.outputs.webmap import write_map
 from hazardmap.results import RunResult
@@ -37,6 +38,7 @@ def write_outputs(result: RunResult, target: Path, *, total_seconds: float) -> P
         household_changes=result.household_changes,
         comparison=result.comparison,
         recorded_inputs=result.recorded_inputs,
+        simulation=result.simulation,
     )
     with staged_folder(target) as folder:
         write_villages(result.villages, folder)
@@ -44,6 +46,8 @@ def write_outputs(result: RunResult, target: Path, *, total_seconds: float) -> P
         write_priorities(result.priorities, folder)
         write_changes(result.changes, result.changes_header, folder)
         write_household_changes(result.household_changes, result.household_changes_header, folder)
+        if result.years is not None and result.exceedance is not None:
+            write_years(result.years, result.exceedance, folder)
         write_map(
             folder / "map.html",
             villages=result.villages,

@@ -171,6 +171,7 @@ def build_manifest(
     household_changes: pd.DataFrame | None = None,
     comparison: Comparison | None = None,
     recorded_inputs: Sequence[Mapping[str, Any]] | None = None,
+    simulation: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """manifest.json's content: inputs (with digests and grids; ``recorded_inputs`` when
     already described), configuration, versions, counts, stage timings (and
@@ -204,6 +205,7 @@ def build_manifest(
         "warnings": list(warnings),
         "overlays_reused_from_cache": list(reused_layers),
         "comparison": describe_comparison(comparison, changes, household_changes, config.root),
+        "simulation": None if simulation is None else dict(simulation),
     }
 
 

@@ -109,6 +109,12 @@ def write_xlsx(frame: pd.DataFrame, path: Path, sheet: str | None = None) -> Non
     workbook.save(path)
 
 
+def write_years(years: pd.DataFrame, exceedance: pd.DataFrame, folder: Path) -> None:
+    """years.parquet (one row per simulated year) and exceedance.csv."""
+    years.to_parquet(folder / "years.parquet", index=False)
+    write_csv(exceedance, folder / "exceedance.csv")
+
+
 def write_villages(villages: gpd.GeoDataFrame, folder: Path) -> None:
     """villages.gpkg (layer 'villages', EPSG:4326) and villages.csv (UTF-8 with BOM)."""
     path = folder / "villages.gpkg"

@@ -1,0 +1,105 @@
+"""A run's simulated years: the model's arrays handed to ``model.simulation``, with each
+household's correlation cell per hazard (squares of ``cell_km`` in the county's UTM zone,
+origin at the zone's (0, 0); households placed by their village take its centre).
+
+Households with a hazard missing are left out of the simulation, and counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from hazardmap.config import Config
+from hazardmap.crs import WGS84, system_of, utm_zone
+from hazardmap.model.households import HouseholdArrays
+from hazardmap.model.risk import HouseholdRisk
+from hazardmap.model.simulation import (
+    HazardYears,
+    Population,
+    Years,
+    exceedance,
+    simulate,
+    village_years,
+)
+from hazardmap.results import Inputs
+
+
+@dataclass(frozen=True)
+class SimulatedYears:
+    """What a run's simulation gives: the years, the exceedance table, per village the
+    probability of any return in a year and its 1-in-20-year returns, and how many
+    households were left out (a hazard missing)."""
+
+    years: Years
+    exceedance: pd.DataFrame
+    p_any_return: np.ndarray
+    returns_1in20: np.ndarray
+    left_out: int
+
+
+def _cells(x: np.ndarray, y: np.ndarray, cell_km: float) -> np.ndarray:
+    size = cell_km * 1000.0
+    keys = np.column_stack([np.floor(x / size), np.floor(y / size)])
+    return np.unique(keys, axis=0, return_inverse=True)[1].ravel()
+
+
+def _utm_xy(inputs: Inputs) -> tuple[np.ndarray, np.ndarray]:
+    """Every household's place in the county's UTM zone; those without coordinates at
+    their village's centre."""
+    villages = inputs.villages.to_crs(WGS84)
+    west, south, east, north = villages.total_bounds
+    utm = utm_zone((west + east) / 2.0, (south + north) / 2.0)
+    hh = inputs.households
+    x, y = system_of(inputs.household_crs).transform(hh["x"].to_numpy(), hh["y"].to_numpy(), utm)
+    centres = villages.geometry.to_crs(utm).representative_point()
+    placed = ~(np.isfinite(x) & np.isfinite(y))
+    x = np.where(placed, centres.x.to_numpy()[inputs.village_index], x)
+    y = np.where(placed, centres.y.to_numpy()[inputs.village_index], y)
+    return x, y
+
+
+def simulate_run(
+    inputs: Inputs, arrays: HouseholdArrays, risk: HouseholdRisk, config: Config
+) -> SimulatedYears | None:
+    """The run's simulated years (None without ``[simulation]``)."""
+    settings = config.settings.simulation
+    if settings is None:
+        return None
+    keep = np.isfinite(risk.risk)
+    x, y = _utm_xy(inputs)
+    hazards = []
+    for layer in config.layers:
+        outcome = risk.hazards[layer.name]
+        correlation = layer.spec.correlation
+        cell_km = 10.0 if correlation is None else correlation.cell_km
+        hazards.append(
+            HazardYears(
+                layer.name,
+                outcome.probability[keep],
+                outcome.loss[keep],
+                _cells(x[keep], y[keep], cell_km),
+                0.0 if correlation is None else correlation.county,
+                0.0 if correlation is None else correlation.local,
+            )
+        )
+    project = config.settings.project
+    population = Population(
+        income=arrays.income[keep],
+        q0=risk.q0[keep],
+        line=project.monitoring_line,
+        sigma=project.income_sigma,
+        village=inputs.village_index[keep],
+        n_villages=len(inputs.villages),
+    )
+    years = simulate(
+        population,
+        hazards,
+        years=settings.years,
+        seed=settings.seed,
+        compound=settings.compound,
+    )
+    p_any, in20 = village_years(years.by_village)
+    return SimulatedYears(years, exceedance(years.returns), p_any, in20, int((~keep).sum()))
