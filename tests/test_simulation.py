@@ -139,6 +139,9 @@ def test_a_run_with_simulation_writes_its_years(tiny_project: Path, tmp_path: Pa
     assert table["return_period"].tolist() == [2, 5, 10, 20, 50, 100, 200]
     villages = pd.read_csv(out / "villages.csv", encoding="utf-8-sig")
     assert villages["p_any_return"].between(0, 1).all() and "returns_1in20" in villages
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "The bad years" in report and "1 in 20 years" in report
+    assert (out / "chart_exceedance.png").stat().st_size > 5_000
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["simulation"]["households_left_out"] == 1
     assert manifest["simulation"]["seed"] == 5

@@ -75,6 +75,7 @@ def write_outputs(result: RunResult, target: Path, *, total_seconds: float) -> P
             changes=result.changes,
             comparison=manifest["comparison"],
             sites=result.layer_sites,
+            simulated=(result.years, result.exceedance, result.simulation),
         )
         write_manifest(manifest, folder)
     return target

@@ -365,6 +365,35 @@ def _township_png(
         return _png(fig, encoder)
 
 
+def exceedance_chart(returns: np.ndarray, expected: float) -> bytes:
+    """Simulated returns per year against their return period (log axis), the expected
+    returns marked, as PNG."""
+    import matplotlib as mpl
+
+    with mpl.rc_context(_style()), _encoder() as encoder:
+        ordered = np.sort(np.asarray(returns, dtype=np.float64))[::-1]
+        period = (len(ordered) + 1) / np.arange(1, len(ordered) + 1)
+        fig, ax = _figure(7.2, 3.4)
+        ax.plot(period, ordered, color=HAZARD_COLOURS[0], linewidth=1.4)
+        ax.axhline(expected, color="#555", linestyle="--", linewidth=1)
+        ax.text(1.05, expected, _label(" expected 期望值", " expected"), va="bottom", fontsize=7)
+        from matplotlib.ticker import FixedLocator, NullFormatter
+
+        ax.set_xscale("log")
+        ax.set_xlim(1, max(2.0, period.max()))
+        ticks = [
+            t
+            for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+            if t <= period.max()
+        ]
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.set_xticklabels([f"{t:,}" for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel(_label("return period, years 重现期（年）", "return period, years"))
+        ax.set_ylabel(_label("households returning 返贫户数", "households returning"))
+        return _png(fig, encoder).result()
+
+
 def report_figures(
     villages: gpd.GeoDataFrame,
     maps: Sequence[Choropleth],

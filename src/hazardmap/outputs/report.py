@@ -11,6 +11,7 @@ computes nothing (risk classes and their counts come computed).
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -295,6 +296,49 @@ def _compared(comparison: Mapping[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+def _simulated(
+    years: pd.DataFrame | None,
+    table: pd.DataFrame | None,
+    simulation: Mapping[str, Any] | None,
+    titles: dict[str, str],
+    folder: Path,
+) -> dict[str, Any] | None:
+    """The simulated years as the report shows them: the exceedance curve, the table of
+    return periods with TVaR, and which hazards drive the bad years (the share of the
+    returns of the years at or above the 1-in-20-year level)."""
+    if years is None or table is None or simulation is None:
+        return None
+    returns = years["returns"].to_numpy()
+    png = figures.exceedance_chart(returns, float(simulation["expected_returns"]))
+    chart = _saved(
+        folder,
+        "chart_exceedance.png",
+        png,
+        "Households returning in a year, by return period 返贫户数超越概率曲线",
+    )
+    rows = table.set_index("return_period")
+    level = float(table.loc[table["return_period"] == 20, "returns"].iloc[0])
+    bad = years[returns >= level] if math.isfinite(level) else years.iloc[0:0]
+    total = float(sum(bad[f"{h}_returns"].sum() for h in titles)) or 1.0
+    return {
+        "chart": chart,
+        "years": _n(int(simulation["years"])),
+        "compound": str(simulation["compound"]),
+        "mean": _n(float(simulation["mean_returns"]), 1),
+        "expected": _n(float(simulation["expected_returns"]), 1),
+        "rows": [
+            {"period": period, "returns": _n(r["returns"], 0), "tvar": _n(r["tvar"], 0)}
+            for period, r in zip(rows.index.tolist(), rows.to_dict("records"), strict=True)
+            if period in (5, 10, 20, 50, 100)
+        ],
+        "drivers": [
+            {"title": t, "share": f"{bad[f'{h}_returns'].sum() / total:.0%}"}
+            for h, t in titles.items()
+        ],
+        "bad_years": _n(len(bad)),
+    }
+
+
 def write_report(
     folder: Path,
     *,
@@ -310,6 +354,8 @@ def write_report(
     changes: pd.DataFrame | None,
     comparison: Mapping[str, Any] | None = None,
     sites: Mapping[str, pd.DataFrame] | None = None,
+    simulated: tuple[pd.DataFrame | None, pd.DataFrame | None, Mapping[str, Any] | None]
+    | None = None,
 ) -> None:
     """report.html in ``folder``, and its figures beside it as PNG. ``title`` is the
     project's name; ``layers`` give the hazards' titles; ``risk_classes`` the households
@@ -338,5 +384,6 @@ def write_report(
         changes=_change_rows(changes, list(titles)),
         compared=_compared(comparison),
         priorities=_priority_rows(priorities),
+        simulated=None if simulated is None else _simulated(*simulated, titles, folder),
     )
     (folder / "report.html").write_text(html, encoding="utf-8")
