@@ -142,6 +142,7 @@ def test_a_run_with_simulation_writes_its_years(tiny_project: Path, tmp_path: Pa
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "The bad years" in report and "1 in 20 years" in report
     assert (out / "chart_exceedance.png").stat().st_size > 5_000
+    assert "Chance of any return in a year (simulated)" in (out / "map.html").read_text("utf-8")
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["simulation"]["households_left_out"] == 1
     assert manifest["simulation"]["seed"] == 5

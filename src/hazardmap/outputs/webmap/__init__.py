@@ -31,6 +31,7 @@ from hazardmap.outputs.webmap.features import (
     village_features,
 )
 from hazardmap.outputs.webmap.layers import (
+    any_return,
     backdrops,
     changed_villages,
     combined_risk,
@@ -67,6 +68,8 @@ def _overlays(
     breaks = returns_breaks(villages["expected_returns"].to_numpy(dtype=float))
     data = village_features(villages, hazards, breaks)
     overlays = [combined_risk(data, layers), expected_returns(data, breaks)]
+    if "p_any_return" in villages.columns:
+        overlays.append(any_return(data))
     for layer in layers:
         overlays.append(hazard_levels(data, layer))
         if layer.name in layer_images:

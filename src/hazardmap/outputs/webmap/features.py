@@ -108,9 +108,18 @@ def village_features(
     for h in hazards:
         shown[f"{h}_level"] = villages[f"{h}_level"].astype(int)
         shown[f"{h}_text"] = _hazard_text(villages, h)
+    if "p_any_return" in villages.columns:  # simulated years
+        p_any = villages["p_any_return"].to_numpy(dtype=float)
+        shown["p_any"] = [f"{p:.0%}" for p in p_any]
+        shown["in20"] = [figure(v) for v in villages["returns_1in20"]]
+        shown["p_any_class"] = np.searchsorted(P_ANY_BREAKS, p_any, side="right")
     shown["geometry"] = shown.geometry.simplify(SIMPLIFY_DEGREES, preserve_topology=True)
     data: dict[str, Any] = json.loads(shown.to_json(drop_id=True))
     return data
+
+
+P_ANY_BREAKS = (0.1, 0.2, 0.35, 0.5)
+"""Classes of a village's chance of at least one return in a simulated year."""
 
 
 def _moves(changes: pd.DataFrame, hazards: Sequence[str]) -> dict[str, str]:

@@ -6,6 +6,7 @@ backdrops (the offline hillshade and OpenStreetMap), which have no legend."""
 from __future__ import annotations
 
 import html
+import itertools
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,7 @@ from hazardmap.outputs.webmap.elements import (
     LayerWithLegend,
     TileLayer,
 )
-from hazardmap.outputs.webmap.features import household_rows
+from hazardmap.outputs.webmap.features import P_ANY_BREAKS, household_rows
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -145,6 +146,31 @@ def expected_returns(data: dict[str, Any], breaks: Sequence[float]) -> LayerWith
         list(zip(RETURNS_COLOURS[::-1], labels[::-1], strict=True))
     )
     return LayerWithLegend(villages, "returns", legend)
+
+
+def any_return(data: dict[str, Any]) -> LayerWithLegend:
+    """Villages by their chance of at least one return in a year (simulated years)."""
+    villages = GeoJson(
+        data,
+        name="Chance of any return in a year (simulated) 年内出现返贫的概率",
+        show=False,
+        style_function=lambda f: _outline(RETURNS_COLOURS[f["properties"]["p_any_class"]]),
+        tooltip=_tooltip(
+            [
+                VILLAGE,
+                TOWNSHIP,
+                ("p_any", "Chance of any return 出现返贫概率"),
+                ("in20", "1-in-20-year returns 二十年一遇返贫户数"),
+                EXPECTED,
+            ]
+        ),
+    )
+    edges = [0.0, *P_ANY_BREAKS, 1.0]
+    labels = [f"{a:.0%} – {b:.0%}" for a, b in itertools.pairwise(edges)]
+    legend = "<b>Chance of any return in a simulated year 年内出现返贫的概率</b>" + swatches(
+        list(zip(RETURNS_COLOURS[::-1], labels[::-1], strict=True))
+    )
+    return LayerWithLegend(villages, "any_return", legend)
 
 
 def _level_legend(layer: LayerConfig, what: str) -> str:
