@@ -150,3 +150,65 @@ def test_a_run_with_simulation_writes_its_years(tiny_project: Path, tmp_path: Pa
     code, _, err = invoke("run", "--config", str(tiny_project), "--out", str(again))
     assert code == 0, err
     pd.testing.assert_frame_equal(pd.read_parquet(again / "years.parquet"), years)
+
+
+def test_each_household_keeps_its_probability_and_county_one_strikes_together() -> None:
+    """Over many years each household's event frequency stays within a binomial bound of
+    its p, however correlated; with county = 1 equal p strike in the same years."""
+    from hazardmap.model.simulation import _struck
+
+    rng = np.random.default_rng(0)
+    n, years = 200, 20000
+    p = rng.uniform(0.02, 0.3, n)
+    cells = rng.integers(0, 5, n)
+    hazard = HazardYears("h", p, np.full(n, 0.3), cells, 0.5, 0.3)
+    struck = _struck(np.random.default_rng(1), hazard, years)
+    frequency = struck.mean(axis=0)
+    bound = 4.5 * np.sqrt(p * (1 - p) / years)
+    assert (np.abs(frequency - p) < bound).all()
+    together = HazardYears("h", np.full(n, 0.1), np.full(n, 0.3), cells, 1.0, 0.0)
+    same = _struck(np.random.default_rng(2), together, 500)
+    assert (same == same[:, :1]).all()  # every household in the same years
+
+
+def test_correlation_raises_the_variance_and_exceedance_never_falls() -> None:
+    population, hazards = _county(800)
+    variances = []
+    for rho in (0.0, 0.4, 0.8):
+        mixed = [HazardYears(h.name, h.probability, h.loss, h.cell, rho, 0.0) for h in hazards]
+        returns = simulate(population, mixed, years=2000, seed=4).returns
+        variances.append(returns.var())
+        table = exceedance(returns)
+        levels = table["returns"].dropna().to_numpy()
+        assert (np.diff(levels) >= 0).all() and (np.diff(table["tvar"].dropna()) >= 0).all()
+    assert variances[0] < variances[1] < variances[2]
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ("years = 50", "simulation.years"),
+        ("years = 1000.5", "simulation.years"),
+        ('compound = "both"', "simulation.compound"),
+    ],
+)
+def test_bad_simulation_settings_are_one_line(
+    tiny_project: Path, table: str, expected: str
+) -> None:
+    text = tiny_project.read_text(encoding="utf-8")
+    tiny_project.write_text(text + f"\n[simulation]\n{table}\n", encoding="utf-8")
+    code, out, err = invoke("validate", "--config", str(tiny_project))
+    assert code == 1 and "Traceback" not in out + err and err.count("error:") == 1, err
+    assert expected in err
+
+
+@pytest.mark.parametrize(
+    "table",
+    ["county = 0.7\nlocal = 0.5", "county = -0.1", "cell_km = 0", "local = 1.5"],
+)
+def test_bad_correlations_are_one_line(tiny_project: Path, table: str) -> None:
+    layer = tiny_project.parent / "layers" / "slope.toml"
+    layer.write_text(layer.read_text(encoding="utf-8") + f"\n[correlation]\n{table}\n", "utf-8")
+    code, out, err = invoke("validate", "--config", str(tiny_project))
+    assert code == 1 and "Traceback" not in out + err and err.count("error:") == 1, err
+    assert "slope.toml" in err and "correlation" in err

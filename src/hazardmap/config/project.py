@@ -80,7 +80,7 @@ class ChangesSection(StrictModel):
 class SimulationSection(StrictModel):
     """Simulated years (docs/model.md, "Simulated years"): when present, run simulates."""
 
-    years: Annotated[Count, Field(ge=1, le=10_000_000)] = 10_000
+    years: Annotated[Count, Field(ge=100, le=10_000_000)] = 10_000
     seed: Annotated[Count, Field(ge=0)] = 1
     compound: Literal["sum", "separate"] = "sum"
 
