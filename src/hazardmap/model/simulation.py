@@ -113,18 +113,20 @@ def simulate_block(
     if compound == "separate":
         back = np.zeros((years, len(q0)), dtype=bool)
         for hazard, hit in zip(hazards, struck, strict=True):
-            luck = rng.random((years, len(q0)), dtype=np.float32)
+            year, household = np.nonzero(hit)
+            luck = rng.random(len(year))  # luck matters only where the hazard struck
             q = poverty_probability(
                 population.income, hazard.loss, population.line, population.sigma
-            ).astype(np.float32)
-            mine = hit & (q0 <= luck) & (luck < q)
+            )[household]
+            fell = (population.q0[household] <= luck) & (luck < q)
+            mine = np.zeros((years, len(q0)), dtype=bool)
+            mine[year[fell], household[fell]] = True
             by_hazard[hazard.name] = mine.sum(axis=1)
             back |= mine
     else:
         loss = np.zeros((years, len(q0)), dtype=np.float32)
         for hazard, hit in zip(hazards, struck, strict=True):
             loss += hit * hazard.loss.astype(np.float32)
-        luck = rng.random((years, len(q0)), dtype=np.float32)
         year, household = np.nonzero(loss > 0)
         q = poverty_probability(
             population.income[household],
@@ -132,7 +134,7 @@ def simulate_block(
             population.line,
             population.sigma,
         )
-        chance = luck[year, household]
+        chance = rng.random(len(year))  # luck matters only where something struck
         fell = (population.q0[household] <= chance) & (chance < q)
         back = np.zeros((years, len(q0)), dtype=bool)
         back[year[fell], household[fell]] = True
