@@ -3,6 +3,9 @@ hazard rasters, village polygons and households, all generated from one seed."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -55,6 +58,24 @@ def check_demo_folder(out: Path) -> None:
         )
 
 
+FIXED_DATE = "2000-01-01T00:00:00.000Z"
+"""The date GDAL writes into the demo's GeoPackages (OGR_CURRENT_DATE): the same seed then
+gives the same bytes, so a second ``make demo`` reuses the overlays it cached."""
+
+
+@contextlib.contextmanager
+def _fixed_gpkg_date() -> Iterator[None]:
+    before = os.environ.get("OGR_CURRENT_DATE")
+    os.environ["OGR_CURRENT_DATE"] = FIXED_DATE
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("OGR_CURRENT_DATE", None)
+        else:
+            os.environ["OGR_CURRENT_DATE"] = before
+
+
 def write_demo_data(out: Path, *, households: int = 30_000, seed: int = 620826) -> dict[str, Path]:
     """Write villages.gpkg, the households (as the monitoring system exports them), the
     business split per village and the hazard data (elevation, landslide zoning and
@@ -74,20 +95,21 @@ def write_demo_data(out: Path, *, households: int = 30_000, seed: int = 620826) 
             (out / name).unlink(missing_ok=True)
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the demo data ({exc.strerror or exc})") from None
-    rng = np.random.default_rng(seed)
-    villages = village_polygons(np.random.default_rng([seed, 1]))
-    paths = write_terrain_rasters(out, np.random.default_rng([seed, 2]), county_outline())
-    village_path = out / "villages.gpkg"
-    villages.to_file(village_path, layer="villages", driver="GPKG")
-    table = make_households(rng, villages, households)
-    export_rng = np.random.default_rng([seed, 3])
-    household_path = write_export(monitoring_export(export_rng, table), out)
-    zones = gpd.read_file(paths["landslide"], layer="zones")
-    sites = hazard_sites(np.random.default_rng([seed, 4]), zones, table)
-    sites_path = write_sites(sites, out / "hazard_sites.csv")
-    event_path = write_hail_event(out, county_outline())
-    split_path = out / "business_split.csv"
-    business_split(export_rng, table).to_csv(split_path, index=False, encoding="utf-8")
+    with _fixed_gpkg_date():
+        rng = np.random.default_rng(seed)
+        villages = village_polygons(np.random.default_rng([seed, 1]))
+        paths = write_terrain_rasters(out, np.random.default_rng([seed, 2]), county_outline())
+        village_path = out / "villages.gpkg"
+        villages.to_file(village_path, layer="villages", driver="GPKG")
+        table = make_households(rng, villages, households)
+        export_rng = np.random.default_rng([seed, 3])
+        household_path = write_export(monitoring_export(export_rng, table), out)
+        zones = gpd.read_file(paths["landslide"], layer="zones")
+        sites = hazard_sites(np.random.default_rng([seed, 4]), zones, table)
+        sites_path = write_sites(sites, out / "hazard_sites.csv")
+        event_path = write_hail_event(out, county_outline())
+        split_path = out / "business_split.csv"
+        business_split(export_rng, table).to_csv(split_path, index=False, encoding="utf-8")
     return {
         "villages": village_path,
         "households": household_path,
