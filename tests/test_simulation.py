@@ -212,3 +212,26 @@ def test_bad_correlations_are_one_line(tiny_project: Path, table: str) -> None:
     code, out, err = invoke("validate", "--config", str(tiny_project))
     assert code == 1 and "Traceback" not in out + err and err.count("error:") == 1, err
     assert "slope.toml" in err and "correlation" in err
+
+
+@pytest.mark.slow  # starts a dask.distributed cluster
+def test_the_same_years_on_one_process_and_on_a_cluster(tiny_project: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    text = tiny_project.read_text(encoding="utf-8")
+    tiny_project.write_text(text + "\n[simulation]\nyears = 400\nseed = 9\n", encoding="utf-8")
+    import hazardmap
+
+    alone = hazardmap.run(tiny_project, tmp_path / "alone")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        clustered = hazardmap.run(tiny_project, tmp_path / "cluster")
+    for name in ("years.parquet", "exceedance.csv"):
+        assert (tmp_path / "alone" / name).read_bytes() == (
+            tmp_path / "cluster" / name
+        ).read_bytes()
+    assert alone.years is not None and clustered.years is not None
+    pd.testing.assert_frame_equal(alone.years, clustered.years)

@@ -8,6 +8,8 @@ Households with a hazard missing are left out of the simulation, and counted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,13 +19,16 @@ from hazardmap.crs import WGS84, system_of, utm_zone
 from hazardmap.model.households import HouseholdArrays
 from hazardmap.model.risk import HouseholdRisk
 from hazardmap.model.simulation import (
+    BlockTask,
     HazardYears,
     Population,
     Years,
     exceedance,
+    on_threads,
     simulate,
     village_years,
 )
+from hazardmap.raster.engine import active_client
 from hazardmap.results import Inputs
 
 
@@ -61,6 +66,18 @@ def _utm_xy(inputs: Inputs) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def on_cluster(client: Any, task: BlockTask, blocks: list[int]) -> list[Years]:
+    """The blocks as tasks of a dask.distributed cluster (the task sent once to every
+    worker), gathered in block order."""
+    shared = client.scatter(task, broadcast=True)
+    futures = client.map(_run_block, [shared] * len(blocks), blocks, pure=False)
+    return list(client.gather(futures))
+
+
+def _run_block(task: BlockTask, block: int) -> Years:
+    return task(block)
+
+
 def simulate_run(
     inputs: Inputs, arrays: HouseholdArrays, risk: HouseholdRisk, config: Config
 ) -> SimulatedYears | None:
@@ -94,12 +111,14 @@ def simulate_run(
         village=inputs.village_index[keep],
         n_villages=len(inputs.villages),
     )
+    client = active_client()
     years = simulate(
         population,
         hazards,
         years=settings.years,
         seed=settings.seed,
         compound=settings.compound,
+        run_blocks=on_threads if client is None else partial(on_cluster, client),
     )
     p_any, in20 = village_years(years.by_village)
     return SimulatedYears(years, exceedance(years.returns), p_any, in20, int((~keep).sum()))

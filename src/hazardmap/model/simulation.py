@@ -14,7 +14,7 @@ tallies at once, and the years x households matrix is never held.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
@@ -148,6 +148,40 @@ def simulate_block(
     return Years(back.sum(axis=1), by_hazard, by_village)
 
 
+@dataclass(frozen=True)
+class BlockTask:
+    """One block of years to simulate: everything it needs, so that it can run in a
+    thread, or on a cluster's worker."""
+
+    population: Population
+    hazards: tuple[HazardYears, ...]
+    seed: int
+    compound: Compound
+    years: int
+
+    def __call__(self, block: int) -> Years:
+        size = min(BLOCK_YEARS, self.years - block * BLOCK_YEARS)
+        return simulate_block(
+            self.population,
+            self.hazards,
+            seed=self.seed,
+            block=block,
+            years=size,
+            compound=self.compound,
+        )
+
+
+BlockMap = Callable[[BlockTask, list[int]], list[Years]]
+"""How the blocks are run: a map of the task over the block numbers, in their order."""
+
+
+def on_threads(task: BlockTask, blocks: list[int]) -> list[Years]:
+    """The blocks on the machine's cores (numpy releases the GIL in its random fills and
+    array arithmetic)."""
+    with ThreadPoolExecutor(max_workers=max(1, min(len(blocks), os.cpu_count() or 1))) as pool:
+        return list(pool.map(task, blocks))
+
+
 def simulate(
     population: Population,
     hazards: Sequence[HazardYears],
@@ -155,20 +189,12 @@ def simulate(
     years: int,
     seed: int,
     compound: Compound = "sum",
+    run_blocks: BlockMap = on_threads,
 ) -> Years:
-    """``years`` simulated years, block by block, the blocks on the machine's cores
-    (numpy releases the GIL in its random fills and array arithmetic); the years do not
-    depend on how many."""
-
-    def block(b: int) -> Years:
-        size = min(BLOCK_YEARS, years - b * BLOCK_YEARS)
-        return simulate_block(
-            population, hazards, seed=seed, block=b, years=size, compound=compound
-        )
-
-    count = (years + BLOCK_YEARS - 1) // BLOCK_YEARS
-    with ThreadPoolExecutor(max_workers=min(count, os.cpu_count() or 1)) as pool:
-        blocks = list(pool.map(block, range(count)))
+    """``years`` simulated years, block by block (``run_blocks``: on threads by default,
+    or a cluster's workers); the years do not depend on what runs the blocks."""
+    task = BlockTask(population, tuple(hazards), seed, compound, years)
+    blocks = run_blocks(task, list(range((years + BLOCK_YEARS - 1) // BLOCK_YEARS)))
     return Years(
         np.concatenate([b.returns for b in blocks]),
         {h.name: np.concatenate([b.by_hazard[h.name] for b in blocks]) for h in hazards},
