@@ -235,3 +235,20 @@ def test_the_same_years_on_one_process_and_on_a_cluster(tiny_project: Path, tmp_
         ).read_bytes()
     assert alone.years is not None and clustered.years is not None
     pd.testing.assert_frame_equal(alone.years, clustered.years)
+
+
+def test_sum_is_compared_with_separate_on_the_same_events(
+    tiny_project: Path, tmp_path: Path
+) -> None:
+    text = tiny_project.read_text(encoding="utf-8")
+    tiny_project.write_text(text + "\n[simulation]\nyears = 1500\nseed = 3\n", encoding="utf-8")
+    out = tmp_path / "o"
+    code, _, err = invoke("run", "--config", str(tiny_project), "--out", str(out))
+    assert code == 0, err
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    compared = manifest["simulation"]["compared_with_separate"]
+    assert compared["years"] == 1000 and manifest["simulation"]["compound"] == "sum"
+    years = pd.read_parquet(out / "years.parquet")
+    assert compared["mean_sum"] == pytest.approx(years["returns"][:1000].mean())
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "Over the first 1,000 years (the same events)" in report

@@ -202,12 +202,32 @@ def simulation_summary(
         "mean_returns": float(returns.mean()),
         "expected_returns": float(np.nansum(risk.risk)),
         "mean_by_hazard": {h: float(c.mean()) for h, c in simulated.years.by_hazard.items()},
+        "compared_with_separate": None
+        if simulated.separate is None
+        else _compared_with_separate(returns, simulated.separate),
         "correlation": {
             layer.name: None
             if layer.spec.correlation is None
             else layer.spec.correlation.model_dump()
             for layer in config.layers
         },
+    }
+
+
+def _compared_with_separate(returns: np.ndarray, separate: np.ndarray) -> dict[str, Any]:
+    """The mean and the 1-in-20-year returns of the first years, with a year's losses
+    added (sum) and each alone (separate): the compounding's effect, either sign."""
+    first = returns[: len(separate)]
+
+    def in20(values: np.ndarray) -> float | None:
+        return None if len(values) < 40 else float(np.quantile(values, 0.95, method="higher"))
+
+    return {
+        "years": len(separate),
+        "mean_sum": float(first.mean()),
+        "mean_separate": float(separate.mean()),
+        "in20_sum": in20(first),
+        "in20_separate": in20(separate),
     }
 
 

@@ -43,6 +43,9 @@ class SimulatedYears:
     p_any_return: np.ndarray
     returns_1in20: np.ndarray
     left_out: int
+    separate: np.ndarray | None = None
+    """With compound = "sum": the yearly returns of the same first years (the same
+    events) with each hazard's loss facing the line alone, for the report's comparison."""
 
 
 def _cells(x: np.ndarray, y: np.ndarray, cell_km: float) -> np.ndarray:
@@ -120,5 +123,23 @@ def simulate_run(
         compound=settings.compound,
         run_blocks=on_threads if client is None else partial(on_cluster, client),
     )
+    separate = None
+    if settings.compound == "sum":  # the same years' events, each loss alone
+        separate = simulate(
+            population,
+            hazards,
+            years=min(settings.years, COMPARED_YEARS),
+            seed=settings.seed,
+            compound="separate",
+            run_blocks=on_threads if client is None else partial(on_cluster, client),
+        ).returns
     p_any, in20 = village_years(years.by_village)
-    return SimulatedYears(years, exceedance(years.returns), p_any, in20, int((~keep).sum()))
+    return SimulatedYears(
+        years, exceedance(years.returns), p_any, in20, int((~keep).sum()), separate
+    )
+
+
+COMPARED_YEARS = 1000
+"""Years simulated again with compound = "separate" for the report: the blocks' events
+are the same (their streams are keyed by seed and block), so the difference is the
+compounding's, not luck's."""

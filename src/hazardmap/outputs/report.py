@@ -336,7 +336,30 @@ def _simulated(
             for h, t in titles.items()
         ],
         "bad_years": _n(len(bad)),
+        "compared": _compared_with_separate(simulation.get("compared_with_separate")),
     }
+
+
+def _compared_with_separate(compared: Mapping[str, Any] | None) -> str | None:
+    """One sentence: what adding a year's losses does to the mean and the bad year."""
+    if compared is None:
+        return None
+
+    def signed(a: float, b: float) -> str:
+        return f"{a - b:+,.1f}"
+
+    text = (
+        f"Over the first {compared['years']:,} years (the same events), adding a year's "
+        f"losses before the line is crossed gives {compared['mean_sum']:,.1f} returns a year "
+        f"against {compared['mean_separate']:,.1f} with each hazard's loss alone "
+        f"({signed(compared['mean_sum'], compared['mean_separate'])})"
+    )
+    if compared["in20_sum"] is not None and compared["in20_separate"] is not None:
+        text += (
+            f", and {compared['in20_sum']:,.0f} against {compared['in20_separate']:,.0f} in "
+            f"the 1-in-20-year year ({signed(compared['in20_sum'], compared['in20_separate'])})"
+        )
+    return text + "."
 
 
 def write_report(
