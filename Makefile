@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_cube.py
 	$(BIN)/python benchmarks/bench_zones.py
 	$(BIN)/python benchmarks/bench_event.py
+	$(BIN)/python benchmarks/bench_simulation.py
 
 clean:
 	rm -rf $(VENV) outputs/latest benchmarks/data benchmarks/results

@@ -108,10 +108,10 @@ def simulate_block(
     (years x households) arrays are reduced to its tallies before it returns."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, block]))
     struck = [_struck(rng, hazard, years) for hazard in hazards]
-    q0 = population.q0.astype(np.float32)
+    n = len(population.income)
     by_hazard: dict[str, np.ndarray] = {}
     if compound == "separate":
-        back = np.zeros((years, len(q0)), dtype=bool)
+        back = np.zeros((years, n), dtype=bool)
         for hazard, hit in zip(hazards, struck, strict=True):
             year, household = np.nonzero(hit)
             luck = rng.random(len(year))  # luck matters only where the hazard struck
@@ -119,12 +119,12 @@ def simulate_block(
                 population.income, hazard.loss, population.line, population.sigma
             )[household]
             fell = (population.q0[household] <= luck) & (luck < q)
-            mine = np.zeros((years, len(q0)), dtype=bool)
+            mine = np.zeros((years, n), dtype=bool)
             mine[year[fell], household[fell]] = True
             by_hazard[hazard.name] = mine.sum(axis=1)
             back |= mine
     else:
-        loss = np.zeros((years, len(q0)), dtype=np.float32)
+        loss = np.zeros((years, n), dtype=np.float32)
         for hazard, hit in zip(hazards, struck, strict=True):
             loss += hit * hazard.loss.astype(np.float32)
         year, household = np.nonzero(loss > 0)
@@ -136,7 +136,7 @@ def simulate_block(
         )
         chance = rng.random(len(year))  # luck matters only where something struck
         fell = (population.q0[household] <= chance) & (chance < q)
-        back = np.zeros((years, len(q0)), dtype=bool)
+        back = np.zeros((years, n), dtype=bool)
         back[year[fell], household[fell]] = True
         for hazard, hit in zip(hazards, struck, strict=True):
             by_hazard[hazard.name] = (back & hit).sum(axis=1)
@@ -145,7 +145,8 @@ def simulate_block(
         year * population.n_villages + population.village[household],
         minlength=years * population.n_villages,
     ).reshape(years, population.n_villages)
-    return Years(back.sum(axis=1), by_hazard, by_village)
+    # int32: a province's (years x villages) tallies are gathered from every block
+    return Years(back.sum(axis=1), by_hazard, by_village.astype(np.int32))
 
 
 @dataclass(frozen=True)
