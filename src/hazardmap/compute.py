@@ -18,7 +18,6 @@ import shapely
 
 from hazardmap.cache import OverlayCache
 from hazardmap.clock import StageClock
-from hazardmap.config import Config
 from hazardmap.crs import WGS84, system_of
 from hazardmap.environment import versions
 from hazardmap.model import HazardParams, HouseholdArrays, assess_households
@@ -37,7 +36,7 @@ from hazardmap.overlay.vectors import moved
 from hazardmap.problems import Problems
 from hazardmap.results import Baseline, Comparison, InputChange, Inputs, RunResult
 from hazardmap.vector.zones import county_equal_area, display_zones
-from hazardmap.years import SimulatedYears, simulate_run
+from hazardmap.years import simulate_run
 
 
 def site_ids(inputs: Inputs, name: str, overlay: LayerOverlay) -> np.ndarray:
@@ -185,50 +184,6 @@ def site_table(inputs: Inputs, name: str, overlay: LayerOverlay) -> pd.DataFrame
     return table.sort_values(
         ["monitored", "households", "value"], ascending=False, kind="stable"
     ).reset_index(drop=True)
-
-
-def simulation_summary(
-    simulated: SimulatedYears, config: Config, risk: HouseholdRisk
-) -> dict[str, Any]:
-    """The simulation's settings and what it gave, beside the expected returns."""
-    settings = config.settings.simulation
-    assert settings is not None
-    returns = simulated.years.returns
-    return {
-        "years": settings.years,
-        "seed": settings.seed,
-        "compound": settings.compound,
-        "households_left_out": simulated.left_out,
-        "mean_returns": float(returns.mean()),
-        "expected_returns": float(np.nansum(risk.risk)),
-        "mean_by_hazard": {h: float(c.mean()) for h, c in simulated.years.by_hazard.items()},
-        "compared_with_separate": None
-        if simulated.separate is None
-        else _compared_with_separate(returns, simulated.separate),
-        "correlation": {
-            layer.name: None
-            if layer.spec.correlation is None
-            else layer.spec.correlation.model_dump()
-            for layer in config.layers
-        },
-    }
-
-
-def _compared_with_separate(returns: np.ndarray, separate: np.ndarray) -> dict[str, Any]:
-    """The mean and the 1-in-20-year returns of the first years, with a year's losses
-    added (sum) and each alone (separate): the compounding's effect, either sign."""
-    first = returns[: len(separate)]
-
-    def in20(values: np.ndarray) -> float | None:
-        return None if len(values) < 40 else float(np.quantile(values, 0.95, method="higher"))
-
-    return {
-        "years": len(separate),
-        "mean_sum": float(first.mean()),
-        "mean_separate": float(separate.mean()),
-        "in20_sum": in20(first),
-        "in20_separate": in20(separate),
-    }
 
 
 def priorities(
@@ -391,5 +346,5 @@ def compute(
         recorded_inputs=recorded_inputs,
         years=None if simulated is None else simulated.years.table(),
         exceedance=None if simulated is None else simulated.exceedance,
-        simulation=None if simulated is None else simulation_summary(simulated, config, risk),
+        simulation=None if simulated is None else simulated.summary(config, risk),
     )

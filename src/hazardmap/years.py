@@ -47,6 +47,31 @@ class SimulatedYears:
     """With compound = "sum": the yearly returns of the same first years (the same
     events) with each hazard's loss facing the line alone, for the report's comparison."""
 
+    def summary(self, config: Config, risk: HouseholdRisk) -> dict[str, Any]:
+        """The simulation's settings and what it gave, beside the expected returns: for
+        the manifest and the report."""
+        settings = config.settings.simulation
+        assert settings is not None
+        returns = self.years.returns
+        return {
+            "years": settings.years,
+            "seed": settings.seed,
+            "compound": settings.compound,
+            "households_left_out": self.left_out,
+            "mean_returns": float(returns.mean()),
+            "expected_returns": float(np.nansum(risk.risk)),
+            "mean_by_hazard": {h: float(c.mean()) for h, c in self.years.by_hazard.items()},
+            "compared_with_separate": None
+            if self.separate is None
+            else _compared_with_separate(returns, self.separate),
+            "correlation": {
+                layer.name: None
+                if layer.spec.correlation is None
+                else layer.spec.correlation.model_dump()
+                for layer in config.layers
+            },
+        }
+
 
 def _cells(x: np.ndarray, y: np.ndarray, cell_km: float) -> np.ndarray:
     size = cell_km * 1000.0
@@ -143,3 +168,20 @@ COMPARED_YEARS = 1000
 """Years simulated again with compound = "separate" for the report: the blocks' events
 are the same (their streams are keyed by seed and block), so the difference is the
 compounding's, not luck's."""
+
+
+def _compared_with_separate(returns: np.ndarray, separate: np.ndarray) -> dict[str, Any]:
+    """The mean and the 1-in-20-year returns of the first years, with a year's losses
+    added (sum) and each alone (separate): the compounding's effect, either sign."""
+    first = returns[: len(separate)]
+
+    def in20(values: np.ndarray) -> float | None:
+        return None if len(values) < 40 else float(np.quantile(values, 0.95, method="higher"))
+
+    return {
+        "years": len(separate),
+        "mean_sum": float(first.mean()),
+        "mean_separate": float(separate.mean()),
+        "in20_sum": in20(first),
+        "in20_separate": in20(separate),
+    }
