@@ -25,6 +25,7 @@ from hazardmap.overlay.result import LayerOverlay, SiteReach
 from hazardmap.problems import Problems, names_summary
 from hazardmap.results import HazardSites, HazardZones
 from hazardmap.vector.sites import (
+    Exposure,
     covered_value,
     exposure,
     highest_reaching,
@@ -121,25 +122,13 @@ class VectorFrame:
         (a point hazard has no area share) and its mean empty."""
         spec = layer.spec
         assert spec.outside is not None  # the layer file checks
-        frequency = spec.hazard_params().frequency
-        check_classes(layer, frequency, sites.value, "site", sites.label, sites.path)
-        sx, sy, pairs, reach = self._reach(layer, sites)
-        threat = exposure(*pairs, sites.value, len(self.x))
+        reach = self._reach(layer, sites)
+        threat = reach.threat
         value = np.where(threat.exposed, threat.value, spec.outside)
-        reaching = sites_reaching(self.village_polygons, sx, sy, sites.radius_m)
-        covered = covered_value(
-            self.village_polygons,
-            sx,
-            sy,
-            sites.radius_m,
-            sites.value,
-            reaching,
-            self.min_area_share,
-        )
         placed = self.unlocated & ~threat.exposed
-        by_village = np.where(np.isfinite(covered), covered, spec.outside)
+        by_village = np.where(np.isfinite(reach.covered), reach.covered, spec.outside)
         value[placed] = by_village[self.village_index[placed]]
-        highest = highest_reaching(*reaching, sites.value, len(self.village_polygons))
+        highest = highest_reaching(*reach.reaching, sites.value, len(self.village_polygons))
         maximum = np.fmax(highest, spec.outside)
         breaks = np.asarray(spec.levels, dtype=np.float64)
         level = hazard_level(
@@ -155,24 +144,12 @@ class VectorFrame:
     ) -> LayerOverlay:
         """A layer's own overlay raised by its ``[sites]`` table: a threatened household
         takes the higher x of the two; the village statistics stay the source's."""
-        frequency = layer.spec.hazard_params().frequency
-        check_classes(layer, frequency, sites.value, "site", sites.label, sites.path)
-        sx, sy, pairs, reach = self._reach(layer, sites)
-        threat = exposure(*pairs, sites.value, len(self.x))
+        reach = self._reach(layer, sites)
+        threat = reach.threat
         own = overlay.value
         value = np.where(threat.exposed, np.fmax(own, threat.value), own)
-        reaching = sites_reaching(self.village_polygons, sx, sy, sites.radius_m)
-        covered = covered_value(
-            self.village_polygons,
-            sx,
-            sy,
-            sites.radius_m,
-            sites.value,
-            reaching,
-            self.min_area_share,
-        )
         placed = self.unlocated & ~threat.exposed
-        value[placed] = np.fmax(own[placed], covered[self.village_index[placed]])
+        value[placed] = np.fmax(own[placed], reach.covered[self.village_index[placed]])
         sets = threat.exposed & ~(own > threat.value)  # the site's x is the household's
         site = np.where(sets, threat.site, -1)
         return LayerOverlay(
@@ -185,11 +162,13 @@ class VectorFrame:
             reach.with_site(site),
         )
 
-    def _reach(
-        self, layer: LayerConfig, sites: HazardSites
-    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray], _Reach]:
-        """The sites in the equal-area CRS, every (site, household) pair they threaten
-        (within the radius, or named by the register), and their counts."""
+    def _reach(self, layer: LayerConfig, sites: HazardSites) -> _Reach:
+        """What a layer's sites reach, checked against its classes: the households each
+        threatens (within the radius, or named by the register) and the most dangerous
+        site of each household, the villages each reaches, the value their circles give
+        households placed by their village, and the counts."""
+        frequency = layer.spec.hazard_params().frequency
+        check_classes(layer, frequency, sites.value, "site", sites.label, sites.path)
         sx, sy = system_of(sites.crs).transform(sites.x, sites.y, self.equal_area)
         near = threatened_pairs(sx, sy, sites.radius_m, *self.households_xy)
         named_site, named_household, unknown = named_pairs(sites.named, self.household_ids)
@@ -214,17 +193,34 @@ class VectorFrame:
         )
         exposed_households = np.unique(household)
         n_villages = len(self.village_polygons)
-        reach = _Reach(
+        reaching = sites_reaching(self.village_polygons, sx, sy, sites.radius_m)
+        covered = covered_value(
+            self.village_polygons,
+            sx,
+            sy,
+            sites.radius_m,
+            sites.value,
+            reaching,
+            self.min_area_share,
+        )
+        return _Reach(
+            exposure(site, household, sites.value, len(self.x)),
+            reaching,
+            covered,
             sites_inside(self.village_polygons, sx, sy),
             np.bincount(self.village_index[exposed_households], minlength=n_villages),
             threatened,
             monitored.astype(np.int64),
         )
-        return sx, sy, (site, household), reach
 
 
 @dataclass(frozen=True)
 class _Reach:
+    threat: Exposure
+    reaching: tuple[np.ndarray, np.ndarray]
+    """(site, village) pairs with the village within the site's radius."""
+    covered: np.ndarray
+    """Per village, the value the sites' circles give households placed by it (NaN)."""
     sites_inside: np.ndarray
     exposed: np.ndarray
     threatened: np.ndarray
