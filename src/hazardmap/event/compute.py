@@ -21,42 +21,6 @@ from hazardmap.raster.images import layer_image
 from hazardmap.raster.source import SourceOptions
 from hazardmap.results import EventResult, Inputs, MapImage
 
-HOUSEHOLD_COLUMNS = (
-    "household_id",
-    "village_code",
-    "in_footprint",
-    "event_intensity",
-    "event_loss",
-    "q_event",
-    "q0",
-    "event_risk",
-    "need_cny",
-    "lead",
-)
-LEAD_COLUMNS = (
-    "rank",
-    "township",
-    "village_code",
-    "village",
-    "household_id",
-    "category",
-    "hazard",
-    "date",
-    "reason",
-    "event_risk",
-    "need_cny",
-)
-VILLAGE_COLUMNS = (
-    "village_code",
-    "name",
-    "township",
-    "households_in_footprint",
-    "expected_returns",
-    "leads",
-    "need_cny",
-    "at_scale",
-)
-
 
 def reason(event: EventConfig) -> str:
     """因灾 with the hazard's Chinese title (else its title) and the date."""

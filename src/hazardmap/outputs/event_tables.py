@@ -23,6 +23,20 @@ CATEGORY_ZH = {
 }
 """The monitoring categories as the system names them."""
 
+HOUSEHOLD_COLUMNS = (
+    "household_id",
+    "village_code",
+    "in_footprint",
+    "event_intensity",
+    "event_loss",
+    "q_event",
+    "q0",
+    "event_risk",
+    "need_cny",
+    "lead",
+)
+"""event_households.csv's columns (CONTRACT.md); the event's table holds more, for the map."""
+
 LEAD_HEADERS = {
     "rank": "排序 rank",
     "township": "乡镇 township",
@@ -56,19 +70,7 @@ def write_event_tables(
     villages: gpd.GeoDataFrame,
     hazard_zh: str,
 ) -> None:
-    columns = [
-        "household_id",
-        "village_code",
-        "in_footprint",
-        "event_intensity",
-        "event_loss",
-        "q_event",
-        "q0",
-        "event_risk",
-        "need_cny",
-        "lead",
-    ]
-    write_csv(households[columns], folder / "event_households.csv")
+    write_csv(households[list(HOUSEHOLD_COLUMNS)], folder / "event_households.csv")
     table = pd.DataFrame(villages.drop(columns="geometry"))
     write_csv(table, folder / "event_villages.csv")
     villages.to_file(folder / "event_villages.gpkg", layer="event_villages", driver="GPKG")
