@@ -19,8 +19,13 @@ from hazardmap.config.event import RASTER_SUFFIXES
 from hazardmap.crs import Grid, parse_crs, same_crs
 from hazardmap.errors import InputError
 from hazardmap.io.hazard_features import encoding_hint
-from hazardmap.io.vectors import VectorRole, in_declared_crs, read_vector
-from hazardmap.polygons import POLYGONAL_TYPES, polygonal_part
+from hazardmap.io.vectors import (
+    PolygonWords,
+    VectorRole,
+    in_declared_crs,
+    read_vector,
+    repaired_polygons,
+)
 from hazardmap.problems import Problems, names_summary, rows_summary
 from hazardmap.raster import open_source
 
@@ -135,29 +140,14 @@ def _check_raster(path: Path, declared: str | None, where: str) -> None:
 
 def _polygons(geoms: np.ndarray, path: Path, problems: Problems | None) -> np.ndarray:
     lines = np.arange(len(geoms)) + 1
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if empty.any():
-        raise InputError(
-            f"{path}: empty geometry at {rows_summary(lines[empty], unit='feature')}; draw "
-            "those polygons or remove them"
+    fix = "draw the area hit as polygons (or give a raster of intensity)"
+    words = PolygonWords("polygons", "feature", "the footprint", fix)
+    geoms, invalid = repaired_polygons(geoms, path, words)
+    if invalid.any() and problems is not None:
+        problems.warn(
+            f"{path}: repaired {int(invalid.sum())} invalid footprint polygon(s) "
+            f"({rows_summary(lines[invalid], unit='feature')}); check them"
         )
-    other = ~np.isin(shapely.get_type_id(geoms), POLYGONAL_TYPES)
-    if other.any():
-        found = sorted({g.geom_type for g in geoms[other]})
-        raise InputError(
-            f"{path}: the footprint must be polygons, found {found} at "
-            f"{rows_summary(lines[other], unit='feature')}; draw the area hit as polygons "
-            "(or give a raster of intensity)"
-        )
-    invalid = ~shapely.is_valid(geoms)
-    if invalid.any():
-        geoms = geoms.copy()
-        geoms[invalid] = [polygonal_part(g) for g in shapely.make_valid(geoms[invalid])]
-        if problems is not None:
-            problems.warn(
-                f"{path}: repaired {int(invalid.sum())} invalid footprint polygon(s) "
-                f"({rows_summary(lines[invalid], unit='feature')}); check them"
-            )
     if not len(geoms) or not (shapely.area(geoms) > 0).any():
         raise InputError(f"{path}: the footprint has no polygon with an area; draw the area hit")
     return geoms

@@ -26,8 +26,13 @@ from hazardmap.errors import InputError
 from hazardmap.io.labels import fold
 from hazardmap.io.tables import EXCEL_SUFFIXES, TableLayout, one_column_separator, read_table
 from hazardmap.io.text import control_characters
-from hazardmap.io.vectors import VectorRole, in_declared_crs, read_vector
-from hazardmap.polygons import POLYGONAL_TYPES, polygonal_part
+from hazardmap.io.vectors import (
+    PolygonWords,
+    VectorRole,
+    in_declared_crs,
+    read_vector,
+    repaired_polygons,
+)
 from hazardmap.problems import Problems, names_summary, rows_summary
 from hazardmap.results import HazardSites, HazardZones
 
@@ -169,23 +174,8 @@ def read_zones(layer: LayerConfig, problems: Problems | None = None) -> HazardZo
 def _zone_polygons(geoms: np.ndarray, path: Path, problems: Problems | None) -> np.ndarray:
     """The zones' polygons; invalid ones repaired (with a warning), others refused."""
     lines = np.arange(len(geoms)) + 1
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if empty.any():
-        raise InputError(
-            f"{path}: empty geometry at {rows_summary(lines[empty], unit='zone')}; "
-            "draw those zones or remove them"
-        )
-    other = ~np.isin(shapely.get_type_id(geoms), POLYGONAL_TYPES)
-    if other.any():
-        found = sorted({g.geom_type for g in geoms[other]})
-        raise InputError(
-            f"{path}: hazard zones must be polygons, found {found} at "
-            f"{rows_summary(lines[other], unit='zone')}; keep the zone polygons only"
-        )
-    invalid = ~shapely.is_valid(geoms)
-    if invalid.any():
-        geoms = geoms.copy()
-        geoms[invalid] = [polygonal_part(g) for g in shapely.make_valid(geoms[invalid])]
+    words = PolygonWords("zones", "zone", "hazard zones", "keep the zone polygons only")
+    geoms, invalid = repaired_polygons(geoms, path, words)
     flat = shapely.is_empty(geoms) | (shapely.area(geoms) <= 0)
     if flat.any():
         raise InputError(

@@ -15,7 +15,8 @@ import shapely
 
 from hazardmap.crs import check_fits, parse_system, same_crs, system_of
 from hazardmap.errors import CRSError, InputError, InputFileNotFoundError
-from hazardmap.problems import names_summary, shorten
+from hazardmap.polygons import POLYGONAL_TYPES, polygonal_part
+from hazardmap.problems import names_summary, rows_summary, shorten
 
 
 @dataclass(frozen=True)
@@ -122,3 +123,46 @@ def in_declared_crs(
             )
     check_fits(coords[:, 0], coords[:, 1], file_system, where=str(path))
     return frame.set_crs(file_system.crs, allow_override=True)
+
+
+@dataclass(frozen=True)
+class PolygonWords:
+    """How the messages about one file's polygons name them: the features ('villages'),
+    what each row is called ('feature', 'zone'), the subject of 'must be polygons' and
+    the fix for other geometries."""
+
+    features: str
+    unit: str
+    subject: str
+    fix_other: str
+
+
+def repaired_polygons(
+    geoms: np.ndarray, path: Path, words: PolygonWords, labels: list[object] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The polygons of a vector file, none empty and none of another type (each a
+    one-line error naming the rows, with ``labels`` beside them), invalid ones repaired
+    with ``make_valid``; and which were repaired, for the caller's warning."""
+    lines = np.arange(len(geoms)) + 1
+
+    def rows(mask: np.ndarray) -> str:
+        named = [] if labels is None else [v for v, m in zip(labels, mask, strict=True) if m]
+        return rows_summary(lines[mask], named, unit=words.unit)
+
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if empty.any():
+        raise InputError(
+            f"{path}: empty geometry at {rows(empty)}; draw those {words.features} or remove them"
+        )
+    other = ~np.isin(shapely.get_type_id(geoms), POLYGONAL_TYPES)
+    if other.any():
+        found = sorted({g.geom_type for g in geoms[other]})
+        raise InputError(
+            f"{path}: {words.subject} must be polygons, found {found} at {rows(other)}; "
+            f"{words.fix_other}"
+        )
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        geoms = geoms.copy()
+        geoms[invalid] = [polygonal_part(g) for g in shapely.make_valid(geoms[invalid])]
+    return geoms, invalid

@@ -12,8 +12,14 @@ import shapely
 
 from hazardmap.errors import InputError
 from hazardmap.io.text import control_characters
-from hazardmap.io.vectors import VectorRole, in_declared_crs, read_vector
-from hazardmap.polygons import POLYGONAL_TYPES, polygonal_part, union
+from hazardmap.io.vectors import (
+    PolygonWords,
+    VectorRole,
+    in_declared_crs,
+    read_vector,
+    repaired_polygons,
+)
+from hazardmap.polygons import polygonal_part, union
 from hazardmap.problems import Problems, names_summary, rows_summary
 
 VILLAGES = VectorRole("villages", "[villages]", "the villages as polygons")
@@ -182,31 +188,14 @@ def _polygons(
 ) -> np.ndarray:
     """The villages' polygons, none empty; invalid ones repaired, with a warning."""
     lines = np.arange(len(geoms)) + 1
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if empty.any():
-        raise InputError(
-            f"{path}: empty geometry at "
-            f"{rows_summary(lines[empty], codes[empty].tolist(), unit='feature')}; "
-            "draw those villages or remove them"
+    words = PolygonWords("villages", "feature", "villages", "keep the village polygons only")
+    geoms, invalid = repaired_polygons(geoms, path, words, codes.tolist())
+    if invalid.any() and problems is not None:
+        problems.warn(
+            f"{path}: repaired {int(invalid.sum())} invalid village geometr"
+            f"{'y' if invalid.sum() == 1 else 'ies'} "
+            f"({rows_summary(lines[invalid], codes[invalid].tolist(), unit='feature')})"
         )
-    other = ~np.isin(shapely.get_type_id(geoms), POLYGONAL_TYPES)
-    if other.any():
-        found = sorted({g.geom_type for g in geoms[other]})
-        raise InputError(
-            f"{path}: villages must be polygons, found {found} at "
-            f"{rows_summary(lines[other], codes[other].tolist(), unit='feature')}; "
-            "keep the village polygons only"
-        )
-    invalid = ~shapely.is_valid(geoms)
-    if invalid.any():
-        geoms = geoms.copy()
-        geoms[invalid] = [polygonal_part(g) for g in shapely.make_valid(geoms[invalid])]
-        if problems is not None:
-            problems.warn(
-                f"{path}: repaired {int(invalid.sum())} invalid village geometr"
-                f"{'y' if invalid.sum() == 1 else 'ies'} "
-                f"({rows_summary(lines[invalid], codes[invalid].tolist(), unit='feature')})"
-            )
     flat = shapely.area(geoms) <= 0
     if flat.any():
         raise InputError(
