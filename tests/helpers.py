@@ -6,14 +6,18 @@ test imports another test module.
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import re
 import shutil
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 import rasterio
 import shapely
 from affine import Affine
@@ -56,6 +60,11 @@ def utm_square(col: float, row: float, size: float) -> shapely.Polygon:
     x0 = ORIGIN[0] + col * CELL
     y0 = ORIGIN[1] - row * CELL
     return shapely.box(x0, y0 - size * CELL, x0 + size * CELL, y0)
+
+
+def utm_cells(col0: float, row0: float, col1: float, row1: float) -> shapely.Polygon:
+    """A box in the tiny raster's CRS, in cell units from its top-left corner."""
+    return shapely.box(*utm_square(col0, row1, 0).bounds[:2], *utm_square(col1, row0, 0).bounds[:2])
 
 
 TINY_PROJECT = """
@@ -346,3 +355,57 @@ def monitoring_export(
         project.write_text(text, encoding="utf-8")
 
     return mutate
+
+
+def run_command(*args: str) -> tuple[int, str, str]:
+    """``invoke``, with a crash inside the command failing this test: the files the crash
+    left open are closed here (quietly), not in the teardown of a later test."""
+    try:
+        return invoke(*args)
+    except AssertionError as crash:
+        message = str(crash)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+    pytest.fail(f"the command crashed: {message}")
+
+
+def assert_one_error_line(
+    code: int, out: str, err: str, expected: str, command: str, forbidden: str | None = None
+) -> str:
+    """Exit 1 and one error line (``validate`` also lists the warnings it found) matching
+    ``expected`` and not ``forbidden``; the line is returned."""
+    assert code == 1, (out, err)
+    assert "Traceback" not in out + err
+    lines = err.strip().splitlines()
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1, err
+    assert command == "validate" or lines == errors, err
+    assert re.search(expected, errors[0]), (expected, errors[0])
+    assert forbidden is None or not re.search(forbidden, errors[0]), (forbidden, errors[0])
+    assert len(errors[0]) < 1000, len(errors[0])
+    return errors[0]
+
+
+SITES_LAYER = """
+name = "slope"
+title = "Landslide hazard sites"
+source = "sites"
+path = "../data/sites.csv"
+field = "规模"
+classes = { "大型" = 0.9, "中型" = 0.6, "小型" = 0.3 }
+radius_m = 300
+id_field = "编号"
+households_field = "威胁户"
+lon_field = "经度"
+lat_field = "纬度"
+outside = 0.0
+levels = [0.3, 0.5, 0.7]
+[frequency]
+type = "table"
+points = [[0, 0], [0.3, 0.002], [0.5, 0.01], [0.7, 0.03], [0.9, 0.08], [1, 0.12]]
+[damage]
+crop = 0.1
+"""
+"""The tiny project's slope layer as hazard sites of its own, read from the sites.csv a
+test writes."""

@@ -22,7 +22,15 @@ from scipy.special import ndtr
 
 from hazardmap.chinese_crs import wgs84_to_gcj02
 from hazardmap.vector.zones import zone_value_at
-from tests.helpers import CELL, ORIGIN, UTM, invoke, tree_digest, utm_square, write_raster
+from tests.helpers import (
+    CELL,
+    ORIGIN,
+    UTM,
+    invoke,
+    tree_digest,
+    utm_cells,
+    write_raster,
+)
 
 EVENT = """
 name = "storm-2026-07-12"
@@ -39,16 +47,12 @@ earth = 0.5
 """
 
 
-def _cells(col0: float, row0: float, col1: float, row1: float) -> shapely.Polygon:
-    return shapely.box(*utm_square(col0, row1, 0).bounds[:2], *utm_square(col1, row0, 0).bounds[:2])
-
-
 def _footprint(project: Path, name: str = "storm.gpkg", *, gcj: bool = False) -> Path:
     """Village A whole at 20 mm, and B's west strip (cells 5-7, under household b1) at
     10 mm; B's east (b2) and C (c1) are outside."""
     shapes = gpd.GeoDataFrame(
         {"hail_mm": [20.0, 10.0]},
-        geometry=[_cells(0.5, 0.5, 4.5, 4.5), _cells(5.0, 0.5, 7.0, 3.5)],
+        geometry=[utm_cells(0.5, 0.5, 4.5, 4.5), utm_cells(5.0, 0.5, 7.0, 3.5)],
         crs=UTM,
     )
     path = project.parent / "data" / name
@@ -255,7 +259,7 @@ def test_bad_events_are_one_line_and_write_nothing(
     data = tiny_project.parent / "data"
     far = gpd.GeoDataFrame({"hail_mm": [5.0]}, geometry=[shapely.box(116, 39, 117, 40)], crs=4326)
     far.to_file(data / "far.gpkg", driver="GPKG")
-    text = gpd.GeoDataFrame({"hail_mm": ["big"]}, geometry=[_cells(1, 1, 3, 3)], crs=UTM)
+    text = gpd.GeoDataFrame({"hail_mm": ["big"]}, geometry=[utm_cells(1, 1, 3, 3)], crs=UTM)
     text.to_file(data / "text.gpkg", driver="GPKG")
     write_raster(
         data / "nocrs.tif", np.ones((3, 3)), Affine(CELL, 0, ORIGIN[0], 0, -CELL, ORIGIN[1]), None

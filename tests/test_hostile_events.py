@@ -10,7 +10,6 @@ pass found, mended since.
 
 from __future__ import annotations
 
-import gc
 import re
 import warnings
 from collections.abc import Callable
@@ -28,15 +27,17 @@ from openpyxl import load_workbook
 
 from tests.helpers import (
     UTM,
+    assert_one_error_line,
     build_tiny_project,
     copy_project,
     edit,
     invoke,
+    run_command,
     set_key,
     slope_transform,
     steps,
     tree_digest,
-    utm_square,
+    utm_cells,
 )
 
 pytestmark = pytest.mark.slow
@@ -61,16 +62,11 @@ LEAD_COLUMNS = [
 ]  # fmt: skip
 
 
-def _cells(col0: float, row0: float, col1: float, row1: float) -> shapely.Polygon:
-    """A box in the tiny project's UTM CRS, in cell units from the raster's corner."""
-    return shapely.box(*utm_square(col0, row1, 0).bounds[:2], *utm_square(col1, row0, 0).bounds[:2])
-
-
 def _storm() -> gpd.GeoDataFrame:
     """Village A whole at 20 mm, B's west strip (under household h3) at 10 mm."""
     return gpd.GeoDataFrame(
         {"hail_mm": [20.0, 10.0]},
-        geometry=[_cells(0.5, 0.5, 4.5, 4.5), _cells(5.0, 0.5, 7.0, 3.5)],
+        geometry=[utm_cells(0.5, 0.5, 4.5, 4.5), utm_cells(5.0, 0.5, 7.0, 3.5)],
         crs=UTM,
     )
 
@@ -110,18 +106,6 @@ def _data(project: Path) -> Path:
     return project.parent / "data"
 
 
-def run_command(*args: str) -> tuple[int, str, str]:
-    """``invoke``, with a crash inside the command failing this test."""
-    try:
-        return invoke(*args)
-    except AssertionError as crash:
-        message = str(crash)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
-    pytest.fail(f"the command crashed: {message}")
-
-
 def _command(command: str, project: Path, out: Path | None = None) -> list[str]:
     event = str(_event(project))
     if command == "validate":
@@ -131,21 +115,6 @@ def _command(command: str, project: Path, out: Path | None = None) -> list[str]:
 
 def _without_locks(digest: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in digest.items() if not k.endswith(".lock")}
-
-
-def assert_one_error_line(
-    code: int, out: str, err: str, expected: str, command: str, forbidden: str | None
-) -> None:
-    """Exit 1 and one error line (``validate`` also lists the warnings it found)."""
-    assert code == 1, (out, err)
-    assert "Traceback" not in out + err
-    lines = err.strip().splitlines()
-    errors = [line for line in lines if line.startswith("error: ")]
-    assert len(errors) == 1, err
-    assert command == "validate" or lines == errors, err
-    assert re.search(expected, errors[0]), (expected, errors[0])
-    assert forbidden is None or not re.search(forbidden, errors[0]), (forbidden, errors[0])
-    assert len(errors[0]) < 1000, len(errors[0])
 
 
 # ------------------------------------------------------------ mutations
@@ -210,7 +179,8 @@ def _truncated_footprint(project: Path) -> None:
     many = gpd.GeoDataFrame(
         {"hail_mm": [5.0] * 600},
         geometry=[
-            _cells(i % 30 / 3, i // 30 / 3, i % 30 / 3 + 0.3, i // 30 / 3 + 0.3) for i in range(600)
+            utm_cells(i % 30 / 3, i // 30 / 3, i % 30 / 3 + 0.3, i // 30 / 3 + 0.3)
+            for i in range(600)
         ],
         crs=UTM,
     )
@@ -492,7 +462,7 @@ def test_bad_event_is_one_line_and_touches_nothing(project: Path, case: Case, co
 
 # ------------------------------------------------------------ suspicious, but runs
 def _bowtie(project: Path) -> None:
-    west, south, east, north = _cells(0.5, 0.5, 4.5, 4.5).bounds
+    west, south, east, north = utm_cells(0.5, 0.5, 4.5, 4.5).bounds
     bowtie = shapely.Polygon([(west, south), (east, north), (east, south), (west, north)])
     frame = gpd.GeoDataFrame(
         {"hail_mm": [20.0, 10.0]}, geometry=[bowtie, _storm().geometry.iloc[1]], crs=UTM
@@ -509,7 +479,9 @@ WARNINGS = [
     Case(
         "a sliver of a village with no household in it",
         _footprint(
-            gpd.GeoDataFrame({"hail_mm": [30.0]}, geometry=[_cells(1.0, 1.0, 1.05, 4.0)], crs=UTM)
+            gpd.GeoDataFrame(
+                {"hail_mm": [30.0]}, geometry=[utm_cells(1.0, 1.0, 1.05, 4.0)], crs=UTM
+            )
         ),
         r"storm\.gpkg: .*no household",
     ),
@@ -558,7 +530,7 @@ def test_overlapping_polygons_take_the_highest_intensity(project: Path, tmp_path
     """A 5 mm polygon over the whole county under the 20 mm and 10 mm ones."""
     frame = gpd.GeoDataFrame(
         {"hail_mm": [5.0, 20.0, 10.0]},
-        geometry=[_cells(0, 0, 10, 10), *_storm().geometry],
+        geometry=[utm_cells(0, 0, 10, 10), *_storm().geometry],
         crs=UTM,
     )
     _footprint(frame, layer="storm")(project)

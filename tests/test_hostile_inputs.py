@@ -28,6 +28,7 @@ from tests.helpers import (
     CELL,
     ORIGIN,
     UTM,
+    assert_one_error_line,
     edit,
     households_table,
     invoke,
@@ -48,19 +49,6 @@ pytestmark = pytest.mark.slow
 def project(tiny_copy: Path) -> Path:
     """A copy of the tiny project with the outputs of a run."""
     return tiny_copy
-
-
-def assert_one_error_line(code: int, out: str, err: str, expected: str, command: str) -> str:
-    """Exit 1 and one error line (``validate`` also lists the warnings it found)."""
-    assert code == 1, (out, err)
-    assert "Traceback" not in out + err
-    lines = err.strip().splitlines()
-    errors = [line for line in lines if line.startswith("error: ")]
-    assert len(errors) == 1, err
-    assert command == "validate" or lines == errors, err
-    assert re.search(expected, errors[0]), (expected, errors[0])
-    assert len(errors[0]) < 1000, len(errors[0])
-    return errors[0]
 
 
 # ------------------------------------------------------------ single-line errors, warnings

@@ -9,7 +9,6 @@ cases after "once defects" were found by an adversarial pass and mended since.
 
 from __future__ import annotations
 
-import gc
 import re
 import sqlite3
 import subprocess
@@ -27,15 +26,19 @@ import shapely
 
 from hazardmap.chinese_crs import wgs84_to_gcj02
 from tests.helpers import (
+    SITES_LAYER,
     UTM,
+    assert_one_error_line,
     build_tiny_project,
     copy_project,
     edit,
     invoke,
     read_households_csv,
+    run_command,
     set_key,
     steps,
     tree_digest,
+    utm_cells,
     utm_square,
 )
 
@@ -71,26 +74,6 @@ lon_field = "经度"
 lat_field = "纬度"
 """
 
-SITES_LAYER = """
-name = "slope"
-title = "Landslide hazard sites"
-source = "sites"
-path = "../data/sites.csv"
-field = "规模"
-classes = { "大型" = 0.9, "中型" = 0.6, "小型" = 0.3 }
-radius_m = 300
-id_field = "编号"
-households_field = "威胁户"
-lon_field = "经度"
-lat_field = "纬度"
-outside = 0.0
-levels = [0.3, 0.5, 0.7]
-[frequency]
-type = "table"
-points = [[0, 0], [0.3, 0.002], [0.5, 0.01], [0.7, 0.03], [0.9, 0.08], [1, 0.12]]
-[damage]
-crop = 0.1
-"""
 
 CLASSES_LINE = 'classes = { "极高易发" = 4, "高易发" = 3, "中易发" = 2, "低易发" = 1 }\n'
 
@@ -113,16 +96,11 @@ crop = 0.1
 SITES_HEADER = "编号,规模,威胁半径,威胁户,经度,纬度\n"
 
 
-def _cells(col0: float, row0: float, col1: float, row1: float) -> shapely.Polygon:
-    """A box in the tiny project's UTM CRS, in cell units from the raster's corner."""
-    return shapely.box(*utm_square(col0, row1, 0).bounds[:2], *utm_square(col1, row0, 0).bounds[:2])
-
-
 def _zones() -> gpd.GeoDataFrame:
     """极高易发 over A's north, 中易发 across A's east and B's west, 低易发 over C (WGS84)."""
     return gpd.GeoDataFrame(
         {"grade": ["极高易发", "中易发", "低易发"]},
-        geometry=[_cells(1, 1, 4, 2.6), _cells(3.5, 1, 6, 3.5), _cells(2, 5, 6, 9)],
+        geometry=[utm_cells(1, 1, 4, 2.6), utm_cells(3.5, 1, 6, 3.5), utm_cells(2, 5, 6, 9)],
         crs=UTM,
     ).to_crs(4326)
 
@@ -182,32 +160,6 @@ def _data(project: Path) -> Path:
     return project.parent / "data"
 
 
-def run_command(*args: str) -> tuple[int, str, str]:
-    """``invoke``, with a crash inside the command failing this test: the files the crash
-    left open are closed here (quietly), not in the teardown of a later test."""
-    try:
-        return invoke(*args)
-    except AssertionError as crash:
-        message = str(crash)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
-    pytest.fail(f"the command crashed: {message}")
-
-
-def assert_one_error_line(code: int, out: str, err: str, expected: str, command: str) -> str:
-    """Exit 1 and one error line (``validate`` also lists the warnings it found)."""
-    assert code == 1, (out, err)
-    assert "Traceback" not in out + err
-    lines = err.strip().splitlines()
-    errors = [line for line in lines if line.startswith("error: ")]
-    assert len(errors) == 1, err
-    assert command == "validate" or lines == errors, err
-    assert re.search(expected, errors[0]), (expected, errors[0])
-    assert len(errors[0]) < 1000, len(errors[0])
-    return errors[0]
-
-
 # ------------------------------------------------------------ mutations
 def _zones_file(
     frame: gpd.GeoDataFrame, name: str = "zones.geojson", **options: Any
@@ -256,7 +208,8 @@ def _truncated_zones(project: Path) -> None:
     many = gpd.GeoDataFrame(
         {"grade": ["低易发"] * 600},
         geometry=[
-            _cells(i % 30 / 3, i // 30 / 3, i % 30 / 3 + 0.3, i // 30 / 3 + 0.3) for i in range(600)
+            utm_cells(i % 30 / 3, i // 30 / 3, i % 30 / 3 + 0.3, i // 30 / 3 + 0.3)
+            for i in range(600)
         ],
         crs=UTM,
     )
@@ -297,7 +250,7 @@ def _zones_in_a_corner_of_the_bounds(project: Path) -> None:
     their extent spans the villages, but no zone reaches one."""
     zones = gpd.GeoDataFrame(
         {"grade": ["极高易发", "极高易发"]},
-        geometry=[_cells(-3, -3, 0.9, 0.9), _cells(9.1, 9.1, 13, 13)],
+        geometry=[utm_cells(-3, -3, 0.9, 0.9), utm_cells(9.1, 9.1, 13, 13)],
         crs=UTM,
     ).to_crs(4326)
     _zones_file(zones)(project)

@@ -26,12 +26,14 @@ from hazardmap.vector.sites import (
 )
 from hazardmap.vector.zones import disjoint_zones, zone_areas, zone_value_at
 from tests.helpers import (
+    SITES_LAYER,
     UTM,
     invoke,
     random_polygons,
     read_households_csv,
     set_key,
     tree_digest,
+    utm_cells,
     utm_square,
 )
 
@@ -206,11 +208,6 @@ def _lonlat(points: list[shapely.Point]) -> list[tuple[float, float]]:
     return [(p.x, p.y) for p in moved]
 
 
-def _cells(col0: float, row0: float, col1: float, row1: float) -> shapely.Polygon:
-    """A box in the tiny project's UTM CRS, in cell units from the raster's corner."""
-    return shapely.box(*utm_square(col0, row1, 0).bounds[:2], *utm_square(col1, row0, 0).bounds[:2])
-
-
 def _zones_project(project: Path, *, outside: str = "outside = 1", sites: bool = True) -> Path:
     """The tiny slope layer as zones (in WGS84, as a survey's GeoJSON might come), over
     villages A (cells 1-4 by 1-4), B (5-9 by 1-5) and C (2-6 by 5-9): A's north 1.6 rows
@@ -220,7 +217,7 @@ def _zones_project(project: Path, *, outside: str = "outside = 1", sites: bool =
     data = project.parent / "data"
     zones = gpd.GeoDataFrame(
         {"grade": ["极高易发", "中易发", "低易发"]},
-        geometry=[_cells(1, 1, 4, 2.6), _cells(3.5, 1, 6, 3.5), _cells(2, 5, 6, 9)],
+        geometry=[utm_cells(1, 1, 4, 2.6), utm_cells(3.5, 1, 6, 3.5), utm_cells(2, 5, 6, 9)],
         crs=UTM,
     ).to_crs(4326)
     zones.to_file(data / "zones.geojson", driver="GeoJSON")
@@ -330,28 +327,6 @@ def test_bad_zones_and_sites_are_one_line_and_nothing_is_written(
         assert err.count("error:") == 1 and expected in err, err
     after = tree_digest(tiny_project.parent)
     assert {k: v for k, v in after.items() if not k.startswith("outputs")} == before
-
-
-SITES_LAYER = """
-name = "slope"
-title = "Landslide hazard sites"
-source = "sites"
-path = "../data/sites.csv"
-field = "规模"
-classes = { "大型" = 0.9, "中型" = 0.6, "小型" = 0.3 }
-radius_m = 300
-id_field = "编号"
-households_field = "威胁户"
-lon_field = "经度"
-lat_field = "纬度"
-outside = 0.0
-levels = [0.3, 0.5, 0.7]
-[frequency]
-type = "table"
-points = [[0, 0], [0.3, 0.002], [0.5, 0.01], [0.7, 0.03], [0.9, 0.08], [1, 0.12]]
-[damage]
-crop = 0.1
-"""
 
 
 def test_sites_as_a_layer_of_their_own(tiny_project: Path, tmp_path: Path) -> None:
