@@ -144,7 +144,8 @@ def test_hand_computed_households(tiny_project: Path, tmp_path: Path) -> None:
     assert len(roles["footprint"]["sha256"]) == 64 and "event file" in roles
     assert manifest["event"]["damage_from"] == "event"
     assert "per year" not in (out / "summary.html").read_text(encoding="utf-8")
-    assert "given this event" in (out / "map.html").read_text(encoding="utf-8")
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "given this event" in page
     assert "leads: " in stdout and "expected returns given this event" in stdout
 
 
@@ -310,3 +311,24 @@ def test_default_folder_and_output_safety(tiny_project: Path) -> None:
         str(tiny_project.parent / "data"),
     )
     assert (code == 1 and "error:" in err and "storm.gpkg" in err) or "data" in err, err
+
+
+def test_the_most_urgent_leads_are_drawn_last_on_top() -> None:
+    from hazardmap.outputs.webmap.event_map import _leads
+
+    leads = pd.DataFrame(
+        {
+            "rank": [1, 2, 3],
+            "household_id": ["a", "b", "c"],
+            "village": "V",
+            "township": "T",
+            "event_risk": [0.9, 0.4, 0.15],
+            "need_cny": [100.0, 50.0, 10.0],
+        }
+    )
+    households = pd.DataFrame(
+        {"household_id": ["a", "b", "c"], "lon": [105.0, 105.1, 105.2], "lat": [35.0] * 3}
+    )
+    drawn = _leads(leads, households).layer.data["features"]
+    assert [f["properties"]["rank"] for f in drawn] == [3, 2, 1]
+    assert drawn[-1]["properties"]["colour"] == "#bd0026"

@@ -44,7 +44,10 @@ def _tooltip(fields: list[tuple[str, str]]) -> GeoJsonTooltip:
 
 
 def _villages(villages: gpd.GeoDataFrame) -> tuple[LayerWithLegend, GeoJson]:
-    breaks = returns_breaks(villages["expected_returns"].to_numpy(dtype=float))
+    hit = villages["households_in_footprint"].to_numpy() > 0
+    # classes among the villages reached: the others are drawn white, and would make
+    # every break 0
+    breaks = returns_breaks(villages["expected_returns"].to_numpy(dtype=float)[hit])
     shown = villages[["geometry"]].copy()
     shown["i"] = np.arange(len(villages))
     for column in ("name", "township", "village_code"):
@@ -54,7 +57,6 @@ def _villages(villages: gpd.GeoDataFrame) -> tuple[LayerWithLegend, GeoJson]:
     shown["leads"] = villages["leads"].astype(int)
     shown["need"] = [f"{v:,.0f}" for v in villages["need_cny"]]
     shown["at_scale"] = np.where(villages["at_scale"], "yes 是", "no 否")
-    hit = villages["households_in_footprint"].to_numpy() > 0
     classes = np.searchsorted(breaks, villages["expected_returns"], side="right")
     shown["colour"] = [
         RETURNS_COLOURS[c] if h else "#ffffff" for c, h in zip(classes, hit, strict=True)
@@ -151,7 +153,7 @@ def _leads(leads: pd.DataFrame, households: pd.DataFrame) -> LayerWithLegend:
     shown = leads.join(located, on="household_id")
     shown = shown[np.isfinite(shown["lon"]) & np.isfinite(shown["lat"])]
     features: list[dict[str, Any]] = []
-    for row in shown.to_dict(orient="records"):
+    for row in shown.iloc[::-1].to_dict(orient="records"):  # the most urgent drawn on top
         level = 1 + int(np.searchsorted(RISK_BREAKS[1:], row["event_risk"], side="right"))
         features.append(
             {
