@@ -11,12 +11,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hazardmap.errors import ConfigError
+from hazardmap.model.copula import strata, struck
 from hazardmap.model.risk import baseline_vulnerability, poverty_probability
 from hazardmap.model.simulation import (
     HazardYears,
     Population,
+    Shocks,
     exceedance,
     simulate,
+    simulate_block,
     village_years,
 )
 from tests.helpers import invoke
@@ -152,23 +156,57 @@ def test_a_run_with_simulation_writes_its_years(tiny_project: Path, tmp_path: Pa
     pd.testing.assert_frame_equal(pd.read_parquet(again / "years.parquet"), years)
 
 
-def test_each_household_keeps_its_probability_and_county_one_strikes_together() -> None:
-    """Over many years each household's event frequency stays within a binomial bound of
-    its p, however correlated; with county = 1 equal p strike in the same years."""
-    from hazardmap.model.simulation import _struck
+def _strikes(hazard: HazardYears, years: int, seed: int) -> np.ndarray:
+    """(years, households): where ``hazard`` strikes, drawn as a block is."""
+    n = len(hazard.probability)
+    plan = strata(hazard.probability, hazard.cell)
+    flat = struck(np.random.default_rng(seed), plan, n, years, hazard.county, hazard.local)
+    matrix = np.zeros(years * n, dtype=bool)
+    matrix[flat] = True
+    return matrix.reshape(years, n)
 
+
+@pytest.mark.parametrize(
+    ("county", "local"), [(0.0, 0.0), (0.5, 0.3), (0.1, 0.6), (0.7, 0.2), (0.0, 1.0)]
+)
+def test_each_household_keeps_its_probability(county: float, local: float) -> None:
+    """Over many years each household's event frequency stays within a binomial bound of
+    its p, however correlated and whichever way its strata are drawn (hits or uniforms)."""
     rng = np.random.default_rng(0)
-    n, years = 200, 20000
-    p = rng.uniform(0.02, 0.3, n)
-    cells = rng.integers(0, 5, n)
-    hazard = HazardYears("h", p, np.full(n, 0.3), cells, 0.5, 0.3)
-    struck = _struck(np.random.default_rng(1), hazard, years)
-    frequency = struck.mean(axis=0)
+    n, years = 300, 20000
+    p = np.r_[
+        rng.uniform(0.02, 0.3, n - 100),
+        rng.uniform(0.0005, 0.01, 90),
+        np.zeros(5),
+        1,
+        1,
+        0.9,
+        0.5,
+        0.75,
+    ]
+    hazard = HazardYears("h", p, np.full(n, 0.3), rng.integers(0, 5, n), county, local)
+    frequency = _strikes(hazard, years, 1).mean(axis=0)
     bound = 4.5 * np.sqrt(p * (1 - p) / years)
-    assert (np.abs(frequency - p) < bound).all()
-    together = HazardYears("h", np.full(n, 0.1), np.full(n, 0.3), cells, 1.0, 0.0)
-    same = _struck(np.random.default_rng(2), together, 500)
+    assert (np.abs(frequency - p) <= bound).all()
+    assert (frequency[p == 0] == 0).all() and (frequency[p == 1] == 1).all()
+
+
+def test_households_of_a_stratum_are_struck_independently_given_the_shared_normals() -> None:
+    """Without correlation two households' events are independent: the years both are
+    struck match p1 p2 (a hit process that put two hits on one year would not)."""
+    n, years = 2, 200_000
+    hazard = HazardYears("h", np.array([0.2, 0.3]), np.full(n, 0.3), np.zeros(n, int))
+    both = _strikes(hazard, years, 5).all(axis=1).mean()
+    assert abs(both - 0.06) < 4.5 * np.sqrt(0.06 * 0.94 / years)
+
+
+def test_with_county_one_equal_probabilities_strike_in_the_same_years() -> None:
+    rng = np.random.default_rng(0)
+    n = 200
+    together = HazardYears("h", np.full(n, 0.1), np.full(n, 0.3), rng.integers(0, 5, n), 1.0, 0.0)
+    same = _strikes(together, 500, 2)
     assert (same == same[:, :1]).all()  # every household in the same years
+    assert 20 < same[:, 0].sum() < 80
 
 
 def test_correlation_raises_the_variance_and_exceedance_never_falls() -> None:
@@ -252,3 +290,27 @@ def test_sum_is_compared_with_separate_on_the_same_events(
     assert compared["mean_sum"] == pytest.approx(years["returns"][:1000].mean())
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "Over the first 1,000 years (the same events)" in report
+
+
+@pytest.mark.parametrize("compound", ["sum", "separate"])
+def test_the_table_of_q_and_q_per_household_year_give_the_same_years(compound: str) -> None:
+    """Shocks keeps q per household and combination of events when it is small enough;
+    computed for each struck household-year instead, the years are the same."""
+    population, hazards = _county(600)
+    kept, computed = Shocks.of(population, hazards), Shocks.of(population, hazards, table=False)
+    assert kept.q is not None and computed.q is None
+    for block in range(3):
+        a, b = (
+            simulate_block(
+                population, hazards, shocks, seed=2, block=block, years=50, compound=compound
+            )
+            for shocks in (kept, computed)
+        )
+        assert np.array_equal(a.returns, b.returns) and np.array_equal(a.by_village, b.by_village)
+        assert a.returns.sum() > 0
+
+
+def test_more_hazards_than_bits_is_a_one_line_error() -> None:
+    population, hazards = _county(50)
+    with pytest.raises(ConfigError, match="at most 64 hazard layers"):
+        Shocks.of(population, hazards * 33)

@@ -13,7 +13,6 @@ tallies at once, and the years x households matrix is never held.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,8 +20,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
+from hazardmap.cores import usable_cores
+from hazardmap.errors import ConfigError
+from hazardmap.model.copula import Strata, strata, struck
 from hazardmap.model.risk import poverty_probability
 
 BLOCK_YEARS = 50
@@ -77,76 +78,135 @@ class Years:
         )
 
 
-def _struck(rng: np.random.Generator, hazard: HazardYears, years: int) -> np.ndarray:
-    """(years, households): where ``hazard`` strikes in a block of ``years``."""
-    n = len(hazard.probability)
-    n_cells = int(hazard.cell.max()) + 1 if n else 1
-    county = rng.standard_normal(years, dtype=np.float32)
-    local = rng.standard_normal((years, n_cells), dtype=np.float32)
-    own = rng.standard_normal((years, n), dtype=np.float32)
-    u = own  # scaled in place: the block's largest array is made once
-    u *= np.float32(np.sqrt(max(0.0, 1.0 - hazard.county - hazard.local)))
-    if hazard.local > 0:
-        local *= np.float32(np.sqrt(hazard.local))
-        u += local[:, hazard.cell]
-    if hazard.county > 0:
-        u += np.float32(np.sqrt(hazard.county)) * county[:, None]
-    threshold = ndtri(np.clip(hazard.probability, 0.0, 1.0)).astype(np.float32)
-    return u < threshold[None, :]
+MAX_HAZARDS = 64
+"""Hazards a simulation can take: a household-year's events are the bits of one integer."""
+TABLE_ENTRIES = 1 << 25
+"""Largest table of q per household and combination of events kept (256 MB); beyond, q is
+computed for each struck household-year."""
+
+
+@dataclass(frozen=True)
+class Shocks:
+    """What every block shares, made once per simulation: each hazard's strata, and q for
+    every household and combination of events when the table is small enough."""
+
+    plans: tuple[Strata, ...]
+    q: np.ndarray | None
+    """(2^hazards, households): q of the summed loss of each combination (bit h: hazard h
+    struck), capped at 1."""
+
+    @classmethod
+    def of(
+        cls, population: Population, hazards: Sequence[HazardYears], table: bool = True
+    ) -> Shocks:
+        if len(hazards) > MAX_HAZARDS:
+            raise ConfigError(
+                f"simulated years take at most {MAX_HAZARDS} hazard layers, the project has "
+                f"{len(hazards)}: remove [simulation] or some layers"
+            )
+        plans = tuple(strata(hazard.probability, hazard.cell) for hazard in hazards)
+        combinations = 1 << len(hazards)
+        if not table or combinations * len(population.income) > TABLE_ENTRIES:
+            return cls(plans, None)
+        events = np.arange(combinations)
+        q = np.stack(
+            [
+                poverty_probability(
+                    population.income,
+                    _loss(hazards, np.full(len(population.income), combination), None),
+                    population.line,
+                    population.sigma,
+                )
+                for combination in events
+            ]
+        )
+        return cls(plans, q)
+
+    def poverty(
+        self,
+        population: Population,
+        hazards: Sequence[HazardYears],
+        events: np.ndarray,
+        household: np.ndarray,
+    ) -> np.ndarray:
+        """q of each household-year given the bits of its events."""
+        if self.q is not None:
+            return self.q[events, household]
+        return poverty_probability(
+            population.income[household],
+            _loss(hazards, events, household),
+            population.line,
+            population.sigma,
+        )
+
+
+def _loss(
+    hazards: Sequence[HazardYears], events: np.ndarray, household: np.ndarray | None
+) -> np.ndarray:
+    """The summed loss of each household-year's events (bits), capped at 1; the same sum,
+    in the same order, for the table and for each household-year."""
+    total = np.zeros(len(events))
+    for bit, hazard in enumerate(hazards):
+        loss = hazard.loss if household is None else hazard.loss[household]
+        total += np.where((events >> bit) & 1 == 1, loss, 0.0)
+    return np.minimum(total, 1.0)
+
+
+def _bits(hazards: int) -> type[np.unsignedinteger]:
+    for dtype in (np.uint8, np.uint16, np.uint32, np.uint64):
+        if hazards <= np.iinfo(dtype).bits:
+            return dtype
+    raise ValueError(f"{hazards} hazards do not fit one integer's bits")
 
 
 def simulate_block(
     population: Population,
     hazards: Sequence[HazardYears],
+    shocks: Shocks,
     *,
     seed: int,
     block: int,
     years: int,
     compound: Compound,
 ) -> Years:
-    """``years`` simulated years of block ``block`` (its own random stream); the block's
-    (years x households) arrays are reduced to its tallies before it returns."""
+    """``years`` simulated years of block ``block`` (its own random stream): every
+    hazard's strikes first, then the luck of the struck, reduced to the block's tallies
+    before it returns (the block's years x households hold one small integer each)."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, block]))
-    struck = [_struck(rng, hazard, years) for hazard in hazards]
     n = len(population.income)
+    bits = _bits(len(hazards))
+    which = np.zeros(years * n, dtype=bits)  # bit h: hazard h struck the household-year
+    for bit, (hazard, plan) in enumerate(zip(hazards, shocks.plans, strict=True)):
+        which[struck(rng, plan, n, years, hazard.county, hazard.local)] |= bits(1 << bit)
+    flat = np.flatnonzero(which != 0)  # luck matters only where something struck
+    events = which[flat].astype(np.int64)
+    year, household = np.divmod(flat, n)
+    q0 = population.q0[household]
     by_hazard: dict[str, np.ndarray] = {}
-    if compound == "separate":
-        back = np.zeros((years, n), dtype=bool)
-        for hazard, hit in zip(hazards, struck, strict=True):
-            year, household = np.nonzero(hit)
-            luck = rng.random(len(year))  # luck matters only where the hazard struck
-            q = poverty_probability(
-                population.income, hazard.loss, population.line, population.sigma
-            )[household]
-            fell = (population.q0[household] <= luck) & (luck < q)
-            mine = np.zeros((years, n), dtype=bool)
-            mine[year[fell], household[fell]] = True
-            by_hazard[hazard.name] = mine.sum(axis=1)
-            back |= mine
-    else:
-        loss = np.zeros((years, n), dtype=np.float32)
-        for hazard, hit in zip(hazards, struck, strict=True):
-            loss += hit * hazard.loss.astype(np.float32)
-        year, household = np.nonzero(loss > 0)
-        q = poverty_probability(
-            population.income[household],
-            np.minimum(loss[year, household], 1.0).astype(np.float64),
-            population.line,
-            population.sigma,
-        )
-        chance = rng.random(len(year))  # luck matters only where something struck
-        fell = (population.q0[household] <= chance) & (chance < q)
-        back = np.zeros((years, n), dtype=bool)
-        back[year[fell], household[fell]] = True
-        for hazard, hit in zip(hazards, struck, strict=True):
-            by_hazard[hazard.name] = (back & hit).sum(axis=1)
-    year, household = np.nonzero(back)
+    if compound == "separate":  # each hazard's own luck against its loss alone
+        fell = np.zeros(len(flat), dtype=bool)
+        for bit, hazard in enumerate(hazards):
+            mine = np.flatnonzero((events >> bit) & 1)
+            luck = rng.random(len(mine))
+            alone = np.full(len(mine), 1 << bit)
+            q = shocks.poverty(population, hazards, alone, household[mine])
+            back = mine[(q0[mine] <= luck) & (luck < q)]
+            by_hazard[hazard.name] = np.bincount(year[back], minlength=years)
+            fell[back] = True
+    else:  # one luck against the year's summed loss, credited to every hazard in it
+        luck = rng.random(len(flat))
+        q = shocks.poverty(population, hazards, events, household)
+        fell = (q0 <= luck) & (luck < q)
+        for bit, hazard in enumerate(hazards):
+            mine = fell & ((events >> bit) & 1 == 1)
+            by_hazard[hazard.name] = np.bincount(year[mine], minlength=years)
+    year, household = year[fell], household[fell]
     by_village = np.bincount(
         year * population.n_villages + population.village[household],
         minlength=years * population.n_villages,
     ).reshape(years, population.n_villages)
     # int32: a province's (years x villages) tallies are gathered from every block
-    return Years(back.sum(axis=1), by_hazard, by_village.astype(np.int32))
+    return Years(np.bincount(year, minlength=years), by_hazard, by_village.astype(np.int32))
 
 
 @dataclass(frozen=True)
@@ -156,6 +216,7 @@ class BlockTask:
 
     population: Population
     hazards: tuple[HazardYears, ...]
+    shocks: Shocks
     seed: int
     compound: Compound
     years: int
@@ -165,6 +226,7 @@ class BlockTask:
         return simulate_block(
             self.population,
             self.hazards,
+            self.shocks,
             seed=self.seed,
             block=block,
             years=size,
@@ -179,7 +241,7 @@ BlockMap = Callable[[BlockTask, list[int]], list[Years]]
 def on_threads(task: BlockTask, blocks: list[int]) -> list[Years]:
     """The blocks on the machine's cores (numpy releases the GIL in its random fills and
     array arithmetic)."""
-    with ThreadPoolExecutor(max_workers=max(1, min(len(blocks), os.cpu_count() or 1))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(len(blocks), usable_cores()))) as pool:
         return list(pool.map(task, blocks))
 
 
@@ -194,7 +256,9 @@ def simulate(
 ) -> Years:
     """``years`` simulated years, block by block (``run_blocks``: on threads by default,
     or a cluster's workers); the years do not depend on what runs the blocks."""
-    task = BlockTask(population, tuple(hazards), seed, compound, years)
+    task = BlockTask(
+        population, tuple(hazards), Shocks.of(population, hazards), seed, compound, years
+    )
     blocks = run_blocks(task, list(range((years + BLOCK_YEARS - 1) // BLOCK_YEARS)))
     return Years(
         np.concatenate([b.returns for b in blocks]),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +11,7 @@ import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 
+from hazardmap.cores import usable_cores
 from hazardmap.crs import Grid
 from hazardmap.errors import CRSError, InputError
 from hazardmap.raster.engine import PointJob, scan
@@ -43,7 +43,7 @@ def reproject_points(
     """pyproj's transform on every core: it releases the GIL, so chunks run in threads."""
     out_x = np.empty_like(x)
     out_y = np.empty_like(y)
-    n_chunks = max(1, min(os.cpu_count() or 1, x.size // 50_000))
+    n_chunks = max(1, min(usable_cores(), x.size // 50_000))
     bounds = np.linspace(0, x.size, n_chunks + 1).astype(int)
 
     def work(k: int) -> None:
