@@ -83,3 +83,25 @@ def test_twice_in_a_row_beside_a_readme_as_make_demo_does(tmp_path: Path) -> Non
     assert tree_digest(raw) == first
     assert not (raw / "households.xlsx").is_symlink()
     assert real.read_text(encoding="utf-8") == "real survey\n"
+
+
+@pytest.mark.slow  # the demo county's data, generated twice
+def test_a_repeated_run_writes_nothing_unless_a_file_or_an_option_changed(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    args = ("demo-data", "--out", str(raw), "--households", "5", "--seed", "0")
+    code, _, err = invoke(*args)
+    assert code == 0 and "nothing written" not in err, err
+    first = tree_digest(raw)
+    versions = {p.name: p.stat().st_mtime_ns for p in raw.iterdir()}
+    code, out, err = invoke(*args)
+    assert code == 0 and "holds this demo data already" in err and "--force" in err, err
+    assert "villages.gpkg" in out  # the paths, as when written
+    assert {p.name: p.stat().st_mtime_ns for p in raw.iterdir()} == versions
+    # a file changed, or another option: written again, as the options say
+    (raw / "hazard_sites.csv").write_text("edited\n", encoding="utf-8")
+    code, _, err = invoke(*args)
+    assert code == 0 and "nothing written" not in err and tree_digest(raw) == first
+    code, _, err = invoke(*args, "--force")
+    assert code == 0 and "nothing written" not in err and tree_digest(raw) == first
+    code, _, err = invoke("demo-data", "--out", str(raw), "--households", "6", "--seed", "0")
+    assert code == 0 and "nothing written" not in err and tree_digest(raw) != first

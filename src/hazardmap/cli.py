@@ -100,20 +100,34 @@ CSV, not a workbook (1,100,000 households: 23 s and 1.4 GB to write, measured)."
     show_default=True,
     help="Random seed (0 or more).",
 )
-def demo_data(out: Path, households: int, seed: int) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write the files even when OUT holds them already, unchanged, as these options "
+    "and this version write them (without it, nothing is written then).",
+)
+def demo_data(out: Path, households: int, seed: int, force: bool) -> None:
     """Write the demo county's raw data.
 
     Villages (EPSG:4544); the households as the poverty-monitoring system exports them
     (households.xlsx: a title row, Chinese headers and labels, income amounts, one GCJ-02
     经纬度 column; households.csv past a worksheet's 1,048,576 rows); business_split.csv;
     and hazard rasters in three CRSs and grids. The same seed gives the same files.
-    Refuses to overwrite files it did not write."""
-    from hazardmap.demo import write_demo_data
+    Refuses to overwrite files it did not write. When OUT already holds this demo data,
+    unchanged, nothing is written (--force writes it again)."""
+    from hazardmap.demo import write_demo_data, written_before
 
+    before = None if force else written_before(out, households=households, seed=seed)
     try:
-        written = write_demo_data(out, households=households, seed=seed)
+        written = before or write_demo_data(out, households=households, seed=seed, force=True)
     except HazardmapError as exc:
         _fail(exc)
+    if before:
+        click.echo(
+            f"{out} holds this demo data already (seed {seed}, {households:,} households, "
+            "each file unchanged): nothing written; --force writes it again",
+            err=True,
+        )
     for path in written.values():
         click.echo(str(path))
     if written["households"].suffix == ".csv":

@@ -4,6 +4,8 @@ hazard rasters, village polygons and households, all generated from one seed."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ from hazardmap.demo.export import business_split, monitoring_export, write_expor
 from hazardmap.demo.households import make_households
 from hazardmap.demo.terrain import write_terrain_rasters
 from hazardmap.demo.zoning import hazard_sites, write_sites
+from hazardmap.digests import file_digest
 from hazardmap.errors import OutputError
 
 DEMO_MARKER = ".hazardmap-demo-data"
@@ -76,16 +79,48 @@ def _fixed_gpkg_date() -> Iterator[None]:
             os.environ["OGR_CURRENT_DATE"] = before
 
 
-def write_demo_data(out: Path, *, households: int = 30_000, seed: int = 620826) -> dict[str, Path]:
+def _recipe(households: int, seed: int) -> dict[str, object]:
+    """What the demo data are made from: the options and the demo code itself."""
+    code = hashlib.sha256()
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        code.update(source.name.encode() + b"\0" + source.read_bytes())
+    return {"households": households, "seed": seed, "code": code.hexdigest()}
+
+
+def written_before(out: Path, *, households: int, seed: int) -> dict[str, Path] | None:
+    """The files of an earlier demo-data run in ``out`` when they are the ones these
+    options and this code write, each unchanged since (its SHA-256); else None."""
+    try:
+        lines = (out / DEMO_MARKER).read_text(encoding="utf-8").splitlines()
+        record = json.loads(lines[-1])
+        if record["recipe"] != _recipe(households, seed):
+            return None
+        paths = {role: out / name for role, name in record["paths"].items()}
+        for name, digest in record["files"].items():
+            path = out / name
+            if path.is_symlink() or not path.is_file() or file_digest(path) != digest:
+                return None
+    except (OSError, ValueError, IndexError, KeyError, TypeError, AttributeError):
+        return None
+    return paths
+
+
+def write_demo_data(
+    out: Path, *, households: int = 30_000, seed: int = 620826, force: bool = False
+) -> dict[str, Path]:
     """Write villages.gpkg, the households (as the monitoring system exports them), the
     business split per village and the hazard data (elevation, landslide zoning and
-    hazard sites, the drought cube, hail days) into ``out``.
+    hazard sites, the drought cube, hail days) into ``out``; without ``force``, nothing
+    when they are there already, as these options and this code write them
+    (:func:`written_before`).
 
     Refuses (:func:`check_demo_folder`) to overwrite such files unless an earlier demo-data
     run wrote them; marks ``out`` with :data:`DEMO_MARKER` before writing anything else, so
     an interrupted run can be repeated."""
     if seed < 0:
         raise ValueError(f"seed must be 0 or more, not {seed}")
+    if not force and (before := written_before(out, households=households, seed=seed)):
+        return before
     check_demo_folder(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -110,7 +145,7 @@ def write_demo_data(out: Path, *, households: int = 30_000, seed: int = 620826) 
         event_path = write_hail_event(out, county_outline())
         split_path = out / "business_split.csv"
         business_split(export_rng, table).to_csv(split_path, index=False, encoding="utf-8")
-    return {
+    written = {
         "villages": village_path,
         "households": household_path,
         "business split": split_path,
@@ -118,3 +153,14 @@ def write_demo_data(out: Path, *, households: int = 30_000, seed: int = 620826) 
         "hazard sites": sites_path,
         "hail event": event_path,
     }
+    record = {
+        "recipe": _recipe(households, seed),
+        "paths": {role: path.name for role, path in written.items()},
+        "files": {path.name: file_digest(path) for path in written.values()},
+    }
+    try:  # the marker's last line: what makes a repeated run with the same options a no-op
+        with (out / DEMO_MARKER).open("a", encoding="utf-8") as marker:
+            marker.write(json.dumps(record, sort_keys=True) + "\n")
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write the demo data ({exc.strerror or exc})") from None
+    return written
