@@ -8,7 +8,7 @@ from typing import Literal
 
 import numpy as np
 
-from hazardmap.vocabulary import HOUSING_TYPES, INCOME_COMPONENTS
+from hazardmap.vocabulary import HOUSING_TYPES
 
 FrequencyType = Literal["probability", "rate", "table", "return_period", "classes"]
 Curve = tuple[tuple[float, float], ...]
@@ -122,15 +122,14 @@ class HazardParams:
         p = self.frequency.annual_probability(x) * self.probability_factor
         return np.minimum(p, 1.0)
 
-    def damage_ratios(self, x: np.ndarray) -> np.ndarray:
-        """(n, components) damage ratio of each income component at intensity x."""
+    def damage_ratio(self, component: str, x: np.ndarray) -> np.ndarray | None:
+        """The damage ratio of ``component`` at intensity x, clamped to [0, 1]; None when
+        the layer does not damage it."""
+        spec = self.damage.get(component)
+        if spec is None:
+            return None
         x = np.asarray(x, dtype=np.float64)
-        out = np.zeros((x.size, len(INCOME_COMPONENTS)))
-        for j, component in enumerate(INCOME_COMPONENTS):
-            spec = self.damage.get(component)
-            if spec is not None:
-                out[:, j] = _ratio(spec, x) * self.damage_factor.get(component, 1.0)
-        return np.clip(out, 0.0, 1.0)
+        return np.clip(_ratio(spec, x) * self.damage_factor.get(component, 1.0), 0.0, 1.0)
 
     def housing_losses(self) -> np.ndarray:
         """Housing loss per housing type, in the order of HOUSING_TYPES."""

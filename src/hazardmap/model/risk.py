@@ -12,8 +12,6 @@ from hazardmap.model.hazard import HazardParams
 from hazardmap.model.households import HouseholdArrays
 from hazardmap.vocabulary import INCOME_COMPONENTS, INSURABLE_COMPONENTS
 
-_INSURABLE = np.array([c in INSURABLE_COMPONENTS for c in INCOME_COMPONENTS])
-
 
 def income_loss(
     x: np.ndarray, households: HouseholdArrays, hazard: HazardParams, cover: float
@@ -21,11 +19,17 @@ def income_loss(
     """L: loss as a share of annual income, clamped to [0, 1]; NaN where x is NaN.
 
     L = sum_c s_c * d_c(x) * (1 - cover * insured * [c insurable]) + H(housing)
+    (summed over the components the layer damages: the others add nothing).
     """
     x = np.asarray(x, dtype=np.float64)
     insured = households.insured | hazard.insure_all
-    paid = cover * np.outer(insured, _INSURABLE)
-    income_part = (households.shares * hazard.damage_ratios(x) * (1.0 - paid)).sum(axis=1)
+    kept = 1.0 - cover * insured  # of an insurable loss, what the household bears
+    income_part = np.zeros(x.shape)
+    for j, component in enumerate(INCOME_COMPONENTS):
+        ratio = hazard.damage_ratio(component, x)
+        if ratio is not None:
+            loss = households.shares[:, j] * ratio
+            income_part += loss * kept if component in INSURABLE_COMPONENTS else loss
     loss = np.clip(income_part + hazard.housing_losses()[households.housing], 0.0, 1.0)
     return np.where(np.isnan(x), np.nan, loss)
 
