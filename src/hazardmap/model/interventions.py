@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +73,21 @@ def returns_avoided(
     return avoided
 
 
+def rank_pairs(
+    avoided: np.ndarray, cost: np.ndarray, village_order: np.ndarray, intervention_order: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (village, intervention) pairs with returns avoided > 0, best effectiveness
+    (returns avoided per million CNY) first; ties go to more returns avoided, then to the
+    village code and the intervention name (``village_order``, ``intervention_order``:
+    each one's place in that order). ``avoided`` and ``cost`` are (villages,
+    interventions). Returns the pairs' village and intervention indices, in rank order."""
+    village, item = np.nonzero(avoided > 0)
+    gained = avoided[village, item]
+    effectiveness = gained / (cost[village, item] / 1e6)
+    order = np.lexsort((intervention_order[item], village_order[village], -gained, -effectiveness))
+    return village[order], item[order]
+
+
 def rank_interventions(
     avoided_by_village: pd.DataFrame,
     interventions: Sequence[Intervention],
@@ -86,45 +101,63 @@ def rank_interventions(
     greedily by effectiveness while they fit; a village gets at most one intervention per
     hazard, because returns avoided were measured one intervention at a time.
     """
-    rows = []
-    for item in interventions:
-        avoided = avoided_by_village[item.name].to_numpy()
-        cost = item.cost_per_household * villages["n_households"].to_numpy()
-        for i in np.flatnonzero(avoided > 0):
-            rows.append(
-                {
-                    "village_code": villages["village_code"].iloc[i],
-                    "name": villages["name"].iloc[i],
-                    "intervention": item.name,
-                    "hazard": item.hazard,
-                    "households": int(villages["n_households"].iloc[i]),
-                    "returns_avoided": float(avoided[i]),
-                    "cost_cny": float(cost[i]),
-                    "effectiveness": float(avoided[i] / (cost[i] / 1e6)),
-                }
-            )
-    table = pd.DataFrame(rows, columns=[c for c in PRIORITY_COLUMNS if c not in ("rank", "chosen")])
-    table = table.sort_values(
-        ["effectiveness", "returns_avoided", "village_code", "intervention"],
-        ascending=[False, False, True, True],
-        kind="stable",
-    ).reset_index(drop=True)
-    table.insert(0, "rank", np.arange(1, len(table) + 1, dtype=np.int64))
+    households = villages["n_households"].to_numpy()
+    avoided = avoided_by_village[[item.name for item in interventions]].to_numpy(dtype=float)
+    avoided = avoided.reshape(len(villages), len(interventions))
+    cost = np.outer(households, [item.cost_per_household for item in interventions])
+    codes = villages["village_code"].to_numpy()
+    village, item = rank_pairs(
+        avoided, cost, _places(codes), _places([i.name for i in interventions])
+    )
+    hazard = np.array([i.hazard for i in interventions], dtype=object)
+    names = np.array([i.name for i in interventions], dtype=object)
+    gained = avoided[village, item]
+    spent = cost[village, item].astype(float)
+    table = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(village) + 1, dtype=np.int64),
+            "village_code": codes[village],
+            "name": villages["name"].to_numpy()[village],
+            "intervention": names[item],
+            "hazard": hazard[item],
+            "households": households[village].astype(np.int64),
+            "returns_avoided": gained,
+            "cost_cny": spent,
+            "effectiveness": gained / (spent / 1e6),
+        }
+    )
     table["chosen"] = choose_within_budget(table, budget)
     return table[PRIORITY_COLUMNS]
 
 
+def _places(values: Sequence[str] | np.ndarray) -> np.ndarray:
+    """Each value's place in the sorted order of the values."""
+    return np.unique(np.asarray(values, dtype=str), return_inverse=True)[1].ravel()
+
+
 def choose_within_budget(ranked: pd.DataFrame, budget: float | None) -> np.ndarray:
     """Greedy choice down the ranked list; all False without a budget."""
-    chosen = np.zeros(len(ranked), dtype=bool)
+    return greedy_choice(
+        ranked["village_code"].tolist(), ranked["hazard"].tolist(), ranked["cost_cny"], budget
+    )
+
+
+def greedy_choice(
+    villages: Sequence[object],
+    hazards: Sequence[object],
+    costs: Iterable[float],
+    budget: float | None,
+) -> np.ndarray:
+    """Down a ranked list of pairs: each taken while it fits in what is left of the
+    budget and its village has no measure against its hazard yet; all False without a
+    budget."""
+    chosen = np.zeros(len(villages), dtype=bool)
     if budget is None:
         return chosen
     # counted in whole fen: floats drift (3000.70 - 1000.30 leaves 2000.3999999999999)
     remaining = round(float(budget) * 100)
-    taken: set[tuple[str, str]] = set()
-    for i, (village, hazard, cost) in enumerate(
-        zip(ranked["village_code"], ranked["hazard"], ranked["cost_cny"], strict=True)
-    ):
+    taken: set[tuple[object, object]] = set()
+    for i, (village, hazard, cost) in enumerate(zip(villages, hazards, costs, strict=True)):
         cost_fen = round(float(cost) * 100)
         if cost_fen <= remaining and (village, hazard) not in taken:
             chosen[i] = True
