@@ -18,9 +18,10 @@ import shapely
 
 from hazardmap.cache import OverlayCache
 from hazardmap.clock import StageClock
+from hazardmap.config import Config
 from hazardmap.crs import WGS84, system_of
 from hazardmap.environment import versions
-from hazardmap.model import HazardParams, HouseholdArrays, assess_households
+from hazardmap.model import HouseholdArrays, assess_households
 from hazardmap.model.changes import (
     HOUSEHOLD_CHANGE_COLUMNS,
     change_columns,
@@ -28,8 +29,9 @@ from hazardmap.model.changes import (
     compare_runs,
     differing_inputs,
 )
-from hazardmap.model.interventions import rank_interventions, returns_avoided
+from hazardmap.model.interventions import rank_interventions
 from hazardmap.model.risk import HouseholdRisk, classify
+from hazardmap.model.scenarios import Exposure, Parameters, avoided_by_village
 from hazardmap.model.villages import aggregate_households
 from hazardmap.overlay import LayerOverlay, overlay_layers, relief
 from hazardmap.overlay.vectors import moved
@@ -186,35 +188,42 @@ def site_table(inputs: Inputs, name: str, overlay: LayerOverlay) -> pd.DataFrame
     ).reset_index(drop=True)
 
 
+def exposure_of(inputs: Inputs, intensities: Mapping[str, np.ndarray]) -> Exposure:
+    """The households and their intensities as the model re-runs on them."""
+    codes = inputs.villages["village_code"].to_numpy(dtype=str)
+    return Exposure(
+        households=HouseholdArrays.from_table(inputs.households),
+        intensities=intensities,
+        village=inputs.village_index,
+        village_order=np.unique(codes, return_inverse=True)[1].ravel(),
+    )
+
+
+def configured_parameters(config: Config) -> Parameters:
+    """The model's parameters as the project and its layers configure them."""
+    settings = config.settings
+    project = settings.project
+    return Parameters(
+        hazards=tuple(layer.spec.hazard_params() for layer in config.layers),
+        interventions=tuple(item.intervention() for item in settings.interventions),
+        line=project.monitoring_line,
+        sigma=project.income_sigma,
+        cover=project.insurance_cover,
+        budget=settings.planning.budget_cny,
+    )
+
+
 def priorities(
-    inputs: Inputs,
-    arrays: HouseholdArrays,
-    hazards: list[HazardParams],
-    intensities: Mapping[str, np.ndarray],
-    risk: HouseholdRisk,
-    villages: pd.DataFrame,
+    exposure: Exposure, parameters: Parameters, risk: HouseholdRisk, villages: pd.DataFrame
 ) -> pd.DataFrame:
     """Every (village, intervention) pair that avoids returns, ranked, chosen on the budget."""
-    settings = inputs.config.settings
-    interventions = [item.intervention() for item in settings.interventions]
-    codes = villages["village_code"].tolist()
-    avoided = {
-        item.name: pd.Series(
-            returns_avoided(
-                item, arrays, hazards, intensities, risk, **settings.project.poverty_terms()
-            )
-        )
-        .groupby(inputs.village_index)
-        .sum()
-        .reindex(range(len(codes)), fill_value=0.0)
-        .to_numpy()
-        for item in interventions
-    }
+    avoided = avoided_by_village(exposure, parameters, risk)
+    names = [item.name for item in parameters.interventions]
     return rank_interventions(
-        pd.DataFrame(avoided, index=range(len(codes))),
-        interventions,
+        pd.DataFrame(avoided, columns=names, index=range(len(villages))),
+        parameters.interventions,
         villages[["village_code", "name", "n_households"]],
-        settings.planning.budget_cny,
+        parameters.budget,
     )
 
 
@@ -285,10 +294,11 @@ def compute(
     intensities = {name: overlay.value for name, overlay in overlays.items()}
 
     with clock.stage("household risk"):
-        arrays = HouseholdArrays.from_table(inputs.households)
-        hazards = [layer.spec.hazard_params() for layer in config.layers]
+        exposure = exposure_of(inputs, intensities)
+        parameters = configured_parameters(config)
+        arrays = exposure.households
         risk = assess_households(
-            arrays, hazards, intensities, **config.settings.project.poverty_terms()
+            arrays, parameters.hazards, intensities, **parameters.poverty_terms()
         )
         households = household_table(inputs, risk, classes, overlays)
 
@@ -303,7 +313,7 @@ def compute(
         villages = villages[[*(c for c in villages.columns if c != "geometry"), "geometry"]]
 
     with clock.stage("interventions"):
-        ranked = priorities(inputs, arrays, hazards, intensities, risk, villages)
+        ranked = priorities(exposure, parameters, risk, villages)
     current = pd.DataFrame(villages.drop(columns="geometry"))
     changes = household_changes = comparison = None
     if previous is not None:
