@@ -238,6 +238,97 @@ def run(config_path: Path, out: Path | None, compare_to: Path | None) -> None:
     click.echo(f"map: {result.out_dir / 'map.html'}")
 
 
+@contextmanager
+def _runs_display(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar of the model runs done, with the time left; nothing when
+    output is piped or captured."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn("model runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("runs", total=None)
+
+        def report(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield report
+
+
+@main.command()
+@config_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output folder (default: uncertainty beside the project's [outputs] folder). It "
+    "must be new, empty, or one an earlier uncertainty run wrote.",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Base samples (Sobol: a power of 2; N (D + 2) model runs for D parameters) or "
+    "Morris trajectories, over [uncertainty] samples.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["sobol", "morris"]),
+    default=None,
+    help="Sobol indices (S1, ST) or Morris screening (mu*, sigma), over [uncertainty] method.",
+)
+def uncertainty(
+    config_path: Path, out: Path | None, samples: int | None, method: str | None
+) -> None:
+    """How sure are we: the model re-run on the stored overlays for samples of the
+    parameters [uncertainty.parameters] declares uncertain.
+
+    Writes villages_uncertainty.csv (each village's expected returns at the 5th, 50th and
+    95th percentiles, and p_top_k: how often it is among the top_k villages),
+    priorities_robustness.csv (with a budget: how often the greedy choice takes each pair,
+    p_chosen, beside chosen), sensitivity.csv (Sobol S1 and ST, or Morris mu* and sigma,
+    of the county's expected returns and of the returns the chosen portfolio avoids),
+    report.html and manifest.json. The rasters are read once; the runs use every core, or
+    a dask.distributed cluster when a client is active."""
+    from hazardmap.uncertainty.pipeline import run_uncertainty
+
+    try:
+        with _runs_display(_stderr_is_terminal()) as progress:
+            result: Any = run_uncertainty(
+                config_path, out, samples=samples, method=method, progress=progress
+            )
+    except HazardmapError as exc:
+        _fail(exc)
+    _warn(result.warnings)
+    found = result.uncertainty
+    p5, p50, p95 = result.spread_percentiles()
+    click.echo(
+        f"{result.model_runs():,} model runs ({found.design.method}, "
+        f"{len(found.design.varied)} parameters varied); "
+        f"expected returns a year: {found.point.village_returns.sum():.1f} as configured, "
+        f"{p5:.1f} / {p50:.1f} / {p95:.1f} at the 5th / 50th / 95th percentile"
+    )
+    click.echo(f"report: {result.out_dir / 'report.html'}")
+
+
 @main.command()
 @click.argument("event_file", metavar="EVENT_FILE", type=click.Path(path_type=Path))
 @config_option

@@ -22,6 +22,7 @@ from hazardmap.config.fields import (
     only_known,
 )
 from hazardmap.config.households import HouseholdsSection
+from hazardmap.config.uncertainty import UncertaintySection
 from hazardmap.model.interventions import Intervention
 from hazardmap.vocabulary import (
     INCOME_COMPONENTS,
@@ -146,4 +147,5 @@ class ProjectFile(StrictModel):
     planning: PlanningSection = PlanningSection()
     changes: ChangesSection = ChangesSection()
     simulation: SimulationSection | None = None
+    uncertainty: UncertaintySection | None = None
     interventions: list[InterventionConfig] = Field(default_factory=list)

@@ -20,6 +20,7 @@ from hazardmap.config.fields import StrictModel
 from hazardmap.config.layers import LayerFile
 from hazardmap.config.loaded import Config, LayerConfig
 from hazardmap.config.project import ProjectFile
+from hazardmap.config.uncertainty import DISTRIBUTIONS, check_paths
 from hazardmap.errors import ConfigError, InputFileNotFoundError
 from hazardmap.paths import real_path
 from hazardmap.problems import Problems, shorten
@@ -52,8 +53,14 @@ def _is_member_tag(part: object) -> bool:
 
 
 def _key_path(error: Mapping[str, Any]) -> tuple[str, ...]:
-    """The error's location without pydantic's union-member tags."""
-    return tuple(str(part) for part in error["loc"] if not _is_member_tag(part))
+    """The error's location without pydantic's union-member tags; a parameter path of
+    [uncertainty.parameters] quoted (it holds dots), without its distribution's tag."""
+    loc = [str(part) for part in error["loc"] if not _is_member_tag(part)]
+    if loc[:2] == ["uncertainty", "parameters"] and len(loc) > 2:
+        loc[2] = f'"{loc[2]}"'
+        if len(loc) > 3 and loc[3] in DISTRIBUTIONS:
+            del loc[3]
+    return tuple(loc)
 
 
 _PATTERNS = {
@@ -78,6 +85,11 @@ def _fix(error: Mapping[str, Any]) -> str:
         ),
         "int_from_float": lambda: "give a whole number",
         "literal_error": lambda: f"use one of {ctx.get('expected')}",
+        "union_tag_invalid": lambda: f"use one of {ctx.get('expected_tags')}",
+        "union_tag_not_found": lambda: (
+            f"add {ctx.get('discriminator')} = one of "
+            + ", ".join(f'"{tag}"' for tag in DISTRIBUTIONS)
+        ),
     }
     if kind in fixes:
         return fixes[kind]()
@@ -197,6 +209,8 @@ def _check_layer_names(layers: tuple[LayerConfig, ...]) -> list[str]:
 
 
 def _check_interventions(project: ProjectFile, names: set[str], file: Path) -> list[str]:
+    """The interventions' and the uncertain parameters' references to layers and
+    interventions, checked against the layers read."""
     found = []
     listed = [p.name for p in project.interventions]
     for intervention in project.interventions:
@@ -210,6 +224,11 @@ def _check_interventions(project: ProjectFile, names: set[str], file: Path) -> l
                 f"{file}: intervention name '{intervention.name}' is used more than once; "
                 "give each intervention its own name"
             )
+    if project.uncertainty is not None:
+        found += [
+            f"{file}: {problem}"
+            for problem in check_paths(project.uncertainty, sorted(names), listed)[1]
+        ]
     return list(dict.fromkeys(found))
 
 

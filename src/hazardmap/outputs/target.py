@@ -142,14 +142,15 @@ def _check_target(target: Path, protected: list[Path], command: str) -> None:
 
 
 def _refuse_other_command(target: Path, resolved: Path, command: str) -> None:
-    """An event's folder holds its manifest's ``event``; a run's does not."""
+    """An event's folder holds its manifest's ``event``, an uncertainty analysis's its
+    ``uncertainty``; a run's neither."""
     try:
         content = json.loads((resolved / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return
     if not isinstance(content, dict) or _manifest_version(resolved / "manifest.json") is None:
         return
-    written_by = "event" if "event" in content else "run"
+    written_by = next((kind for kind in ("event", "uncertainty") if kind in content), "run")
     if written_by != command:
         default = " (by default events/<name> beside the [outputs] folder)"
         raise OutputError(

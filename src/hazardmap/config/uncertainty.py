@@ -1,0 +1,269 @@
+"""``[uncertainty]``: how uncertain each parameter is, and how the samples are drawn
+(docs/model.md, "Uncertainty and sensitivity").
+
+Each parameter path names one number of the configuration. Paths of layers and of the
+interventions' factors take factors on the configured value (1 = as configured); the
+project's spread of income and insurance cover, and an intervention's cost, take absolute
+values. Whether a path names something the project has, and whether its distribution can
+leave the parameter's domain, is checked against the loaded project (:func:`check_paths`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from hazardmap.config.fields import Count, NonNegative, Positive, Real, StrictModel
+from hazardmap.vocabulary import HOUSING_TYPES, INCOME_COMPONENTS
+
+MORRIS_LEVELS = 4
+"""Levels of the Morris grid (SALib's default)."""
+MORRIS_TAIL = 0.001
+"""Under Morris, an unbounded distribution is cut at this quantile and its complement."""
+
+
+class Uniform(StrictModel):
+    dist: Literal["uniform"]
+    low: Real
+    high: Real
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low:g}) must not exceed high ({self.high:g})")
+        return self
+
+    def bounds(self) -> tuple[float, float]:
+        return self.low, self.high
+
+    def degenerate(self) -> float | None:
+        return self.low if self.low == self.high else None
+
+
+class Triangular(StrictModel):
+    dist: Literal["triangular"]
+    low: Real
+    mode: Real
+    high: Real
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Triangular:
+        if not self.low <= self.mode <= self.high:
+            raise ValueError(
+                f"needs low <= mode <= high, got {self.low:g}, {self.mode:g}, {self.high:g}"
+            )
+        return self
+
+    def bounds(self) -> tuple[float, float]:
+        return self.low, self.high
+
+    def degenerate(self) -> float | None:
+        return self.low if self.low == self.high else None
+
+
+class Normal(StrictModel):
+    dist: Literal["normal"]
+    mean: Real
+    sd: NonNegative
+    low: Real | None = None
+    high: Real | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Normal:
+        low = -math.inf if self.low is None else self.low
+        high = math.inf if self.high is None else self.high
+        if low >= high:
+            raise ValueError(f"low ({low:g}) must be below high ({high:g})")
+        if self.sd == 0 and not low <= self.mean <= high:
+            raise ValueError(f"with sd = 0 the mean ({self.mean:g}) must lie within low and high")
+        return self
+
+    def bounds(self) -> tuple[float, float]:
+        if self.sd == 0:
+            return self.mean, self.mean
+        low = -math.inf if self.low is None else self.low
+        high = math.inf if self.high is None else self.high
+        return low, high
+
+    def degenerate(self) -> float | None:
+        return self.mean if self.sd == 0 else None
+
+
+class Lognormal(StrictModel):
+    dist: Literal["lognormal"]
+    median: Positive
+    sigma: NonNegative
+
+    def bounds(self) -> tuple[float, float]:
+        return (self.median, self.median) if self.sigma == 0 else (0.0, math.inf)
+
+    def degenerate(self) -> float | None:
+        return self.median if self.sigma == 0 else None
+
+
+Distribution = Annotated[Uniform | Triangular | Normal | Lognormal, Field(discriminator="dist")]
+DISTRIBUTIONS = ("uniform", "triangular", "normal", "lognormal")
+
+
+class UncertaintySection(StrictModel):
+    """``hazardmap uncertainty``'s settings: the method, the samples, the k of p_top_k,
+    the seed, and a distribution per parameter path."""
+
+    method: Literal["sobol", "morris"] = "sobol"
+    samples: Annotated[Count, Field(ge=2, le=1 << 20)] = 256
+    """Base samples N of Saltelli's scheme (a power of 2; N (D + 2) model runs), or
+    Morris trajectories (and as many Monte Carlo draws for the percentiles)."""
+    top_k: Annotated[Count, Field(ge=1)] = 20
+    seed: Annotated[Count, Field(ge=0)] = 1
+    parameters: dict[str, Distribution] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _power_of_two(self) -> UncertaintySection:
+        if self.method == "sobol" and self.samples & (self.samples - 1):
+            below = 1 << (self.samples.bit_length() - 1)
+            raise ValueError(
+                f"samples = {self.samples}: Sobol's base samples must be a power of 2; "
+                f"use {below} or {below * 2}"
+            )
+        return self
+
+
+Kind = Literal["factor", "sigma", "cover", "cost"]
+DOMAINS: dict[Kind, tuple[float, float, bool]] = {
+    "factor": (0.0, math.inf, True),
+    "sigma": (0.0, math.inf, False),
+    "cover": (0.0, 1.0, True),
+    "cost": (0.0, math.inf, False),
+}
+"""Each kind of parameter's domain: low, high, and whether low itself is allowed."""
+DOMAIN_WORDS: dict[Kind, str] = {
+    "factor": "a factor must be 0 or more",
+    "sigma": "income_sigma must be above 0",
+    "cover": "insurance_cover must lie within [0, 1]",
+    "cost": "a cost must be above 0",
+}
+
+
+@dataclass(frozen=True)
+class ParameterPath:
+    """One parameter path, parsed: what it changes and what kind of number it is."""
+
+    key: str
+    kind: Kind
+    target: Literal["project", "layer", "intervention"]
+    name: str
+    """The layer or intervention; the project's key for the project."""
+    field: str
+    """frequency_factor, damage, housing, probability_factor, damage_factor or
+    cost_per_household; income_sigma or insurance_cover for the project."""
+    item: str | None = None
+    """The component or housing type of damage, housing and damage_factor."""
+
+
+def parse_path(
+    key: str, layers: Sequence[str], interventions: Sequence[str]
+) -> ParameterPath | str:
+    """The parsed path, or why it names no parameter (a sentence with the fix)."""
+    parts = key.split(".")
+    known = (
+        "project.income_sigma, project.insurance_cover, layers.<h>.frequency_factor, "
+        "layers.<h>.damage.<component>, layers.<h>.housing.<type>, "
+        "interventions.<k>.probability_factor, interventions.<k>.damage_factor.<component>, "
+        "interventions.<k>.cost_per_household"
+    )
+    if parts == ["project", "income_sigma"]:
+        return ParameterPath(key, "sigma", "project", "project", "income_sigma")
+    if parts == ["project", "insurance_cover"]:
+        return ParameterPath(key, "cover", "project", "project", "insurance_cover")
+    if len(parts) >= 3 and parts[0] == "layers":
+        if parts[1] not in layers:
+            return f"names the layer '{parts[1]}', but the layers are {sorted(layers)}"
+        return _layer_path(key, parts, known)
+    if len(parts) >= 3 and parts[0] == "interventions":
+        if parts[1] not in interventions:
+            return (
+                f"names the intervention '{parts[1]}', but the interventions are "
+                f"{sorted(interventions)}"
+            )
+        return _intervention_path(key, parts, known)
+    return f"is no parameter path; the paths are {known}"
+
+
+def _layer_path(key: str, parts: list[str], known: str) -> ParameterPath | str:
+    name = parts[1]
+    if parts[2:] == ["frequency_factor"]:
+        return ParameterPath(key, "factor", "layer", name, "frequency_factor")
+    if len(parts) == 4 and parts[2] == "damage":
+        if parts[3] not in INCOME_COMPONENTS:
+            return f"names the component '{parts[3]}'; the components are {list(INCOME_COMPONENTS)}"
+        return ParameterPath(key, "factor", "layer", name, "damage", parts[3])
+    if len(parts) == 4 and parts[2] == "housing":
+        if parts[3] not in HOUSING_TYPES:
+            return f"names the housing type '{parts[3]}'; the types are {list(HOUSING_TYPES)}"
+        return ParameterPath(key, "factor", "layer", name, "housing", parts[3])
+    return f"is no parameter path; the paths are {known}"
+
+
+def _intervention_path(key: str, parts: list[str], known: str) -> ParameterPath | str:
+    name = parts[1]
+    if parts[2:] == ["probability_factor"]:
+        return ParameterPath(key, "factor", "intervention", name, "probability_factor")
+    if parts[2:] == ["cost_per_household"]:
+        return ParameterPath(key, "cost", "intervention", name, "cost_per_household")
+    if len(parts) == 4 and parts[2] == "damage_factor":
+        if parts[3] not in INCOME_COMPONENTS:
+            return f"names the component '{parts[3]}'; the components are {list(INCOME_COMPONENTS)}"
+        return ParameterPath(key, "factor", "intervention", name, "damage_factor", parts[3])
+    return f"is no parameter path; the paths are {known}"
+
+
+def leaves_domain(kind: Kind, bounds: tuple[float, float]) -> bool:
+    """Whether values within ``bounds`` (the distribution's support) can leave the
+    domain of a parameter of ``kind``."""
+    low, high, low_allowed = DOMAINS[kind]
+    below = bounds[0] < low or (bounds[0] == low and not low_allowed)
+    return below or bounds[1] > high
+
+
+def check_paths(
+    section: UncertaintySection,
+    layers: Sequence[str],
+    interventions: Sequence[str],
+    villages: int | None = None,
+) -> tuple[list[ParameterPath], list[str]]:
+    """Every parameter path parsed, and the problems: paths that name nothing, and
+    distributions that can leave their parameter's domain (each naming the key and the
+    fix); top_k above the number of villages, when it is known."""
+    paths, problems = [], []
+    for key, distribution in section.parameters.items():
+        parsed = parse_path(key, layers, interventions)
+        where = f'[uncertainty.parameters] "{key}"'
+        if isinstance(parsed, str):
+            problems.append(f"{where} {parsed}")
+            continue
+        if leaves_domain(parsed.kind, distribution.bounds()):
+            low, high = distribution.bounds()
+            problems.append(
+                f"{where}: this {distribution.dist} distribution reaches "
+                f"[{low:g}, {high:g}], but {DOMAIN_WORDS[parsed.kind]}; " + _fix(distribution)
+            )
+            continue
+        paths.append(parsed)
+    if villages is not None and section.top_k > villages:
+        problems.append(
+            f"[uncertainty] top_k = {section.top_k} exceeds the {villages} villages; "
+            f"set top_k to {villages} or fewer"
+        )
+    return paths, problems
+
+
+def _fix(distribution: Uniform | Triangular | Normal | Lognormal) -> str:
+    if isinstance(distribution, Normal):
+        return "bound it with low (and high) inside the domain"
+    if isinstance(distribution, Lognormal):
+        return "use a bounded distribution (uniform, triangular, normal with low and high)"
+    return "move low and high inside the domain"

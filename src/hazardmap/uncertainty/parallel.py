@@ -1,0 +1,87 @@
+"""Where the chunks of model runs are computed: the machine's cores (one process each:
+a run is many short numpy calls, which threads would serialize on the GIL), or a
+dask.distributed cluster when a client is active. The chunks come back in their order,
+so the files do not depend on what computed them."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from hazardmap.cores import usable_cores
+from hazardmap.uncertainty.compute import Outcomes, SampleTask, in_process
+
+Progress = Callable[[int, int], None]
+"""Called as progress(runs done, runs in all) as chunks finish."""
+
+_TASK: SampleTask | None = None
+"""The task a worker process was given once (its initializer), not with every chunk."""
+
+
+def _install(task: SampleTask) -> None:
+    global _TASK
+    _TASK = task
+
+
+def _run_chunk(rows: np.ndarray) -> Outcomes:
+    assert _TASK is not None
+    return _TASK(rows)
+
+
+def on_cores(
+    task: SampleTask, chunks: list[np.ndarray], progress: Progress | None = None
+) -> list[Outcomes]:
+    """The chunks on the usable cores, one worker process each (in this process when
+    there is one core or one chunk)."""
+    total = sum(len(chunk) for chunk in chunks)
+    workers = min(usable_cores(), len(chunks))
+    if workers <= 1:
+        done, results = 0, []
+        for chunk in chunks:
+            results.append(task(chunk))
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+        return results
+    context = multiprocessing.get_context("forkserver" if "forkserver" in _methods() else "spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_install, initargs=(task,)
+    ) as pool:
+        futures = [pool.submit(_run_chunk, chunk) for chunk in chunks]
+        done = 0
+        results = []
+        for future, chunk in zip(futures, chunks, strict=True):
+            results.append(future.result())
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+        return results
+
+
+def _methods() -> list[str]:
+    return multiprocessing.get_all_start_methods()
+
+
+def on_cluster(
+    client: Any, task: SampleTask, chunks: list[np.ndarray], progress: Progress | None = None
+) -> list[Outcomes]:
+    """The chunks as tasks of a dask.distributed cluster (the task sent once to every
+    worker), gathered in chunk order."""
+    shared = client.scatter(task, broadcast=True)
+    futures = client.map(_call, [shared] * len(chunks), chunks, pure=False)
+    results = list(client.gather(futures))
+    if progress is not None:
+        total = sum(len(chunk) for chunk in chunks)
+        progress(total, total)
+    return results
+
+
+def _call(task: SampleTask, rows: np.ndarray) -> Outcomes:
+    return task(rows)
+
+
+__all__ = ["Progress", "in_process", "on_cluster", "on_cores"]

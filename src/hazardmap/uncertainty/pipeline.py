@@ -1,0 +1,171 @@
+"""run_uncertainty: the project read and checked as a run reads it, its layers overlaid
+once (or taken from the overlay cache), then the model re-run for every sample on those
+overlays, and the outputs written atomically. Glue only."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hazardmap.cache import OverlayCache, PendingCache
+from hazardmap.compute import configured_parameters, exposure_of
+from hazardmap.config import Config
+from hazardmap.config.reading import _problems as pydantic_problems
+from hazardmap.config.uncertainty import UncertaintySection, check_paths
+from hazardmap.environment import versions
+from hazardmap.errors import ConfigError
+from hazardmap.inputs import assemble, read_inputs
+from hazardmap.outputs.manifest import input_files
+from hazardmap.outputs.staging import output_lock, recover
+from hazardmap.outputs.target import check_target
+from hazardmap.overlay import overlay_layers
+from hazardmap.paths import real_path
+from hazardmap.pipeline import CACHE_FOLDER, _derivations, _project
+from hazardmap.problems import Problems
+from hazardmap.raster.engine import active_client
+from hazardmap.uncertainty.compute import PERCENTILES, Uncertainty, analyse
+from hazardmap.uncertainty.parallel import Progress, on_cluster, on_cores
+from hazardmap.uncertainty.sampling import design
+
+FOLDER = "uncertainty"
+"""The default output folder, beside the [outputs] folder."""
+
+
+@dataclass(frozen=True)
+class UncertaintyResult:
+    """What ``uncertainty`` computed, the settings it ran with, and where it was written."""
+
+    config: Config
+    settings: UncertaintySection
+    uncertainty: Uncertainty
+    recorded_inputs: list[dict[str, Any]]
+    warnings: tuple[str, ...]
+    versions: dict[str, str]
+    timings: dict[str, float] = field(default_factory=dict)
+    out_dir: Path | None = None
+
+    def model_runs(self) -> int:
+        """Runs made: those for the indices, and Morris's Monte Carlo ones."""
+        found = self.uncertainty
+        extra = 0 if found.design.spread_values is None else len(found.spread.portfolio)
+        return len(found.runs.portfolio) + extra
+
+    def spread_percentiles(self) -> tuple[float, float, float]:
+        """The county's expected returns at the 5th, 50th and 95th percentile."""
+        low, mid, high = np.percentile(self.uncertainty.spread.expected_returns, PERCENTILES)
+        return float(low), float(mid), float(high)
+
+
+def uncertainty_folder(config: Config) -> Path:
+    return config.outputs_dir.parent / FOLDER
+
+
+def settings_of(
+    config: Config, samples: int | None = None, method: str | None = None
+) -> UncertaintySection:
+    """The project's [uncertainty], with --samples and --method applied (and checked as
+    the section is)."""
+    section = config.settings.uncertainty
+    if section is None:
+        raise ConfigError(
+            f"{config.file}: no [uncertainty] section; add one with the parameters' "
+            "distributions (docs/configuration.md, [uncertainty])"
+        )
+    changes = {k: v for k, v in {"samples": samples, "method": method}.items() if v is not None}
+    if not changes:
+        return section
+    try:
+        return UncertaintySection.model_validate(section.model_dump() | changes)
+    except ValueError as exc:
+        found = pydantic_problems(exc, config.file)  # type: ignore[arg-type]
+        raise ConfigError(*(f"{line} (with --samples/--method)" for line in found)) from None
+
+
+def run_uncertainty(
+    config: Config | str | Path,
+    out: str | Path | None = None,
+    *,
+    samples: int | None = None,
+    method: str | None = None,
+    progress: Progress | None = None,
+) -> UncertaintyResult:
+    """Percentiles, p_top_k, p_chosen and indices for the project's [uncertainty], written
+    into ``out`` (default: ``uncertainty`` beside the [outputs] folder); bad input raises a
+    HazardmapError naming the first problem, before anything is written."""
+    with tempfile.TemporaryDirectory(prefix="hazardmap-") as work:  # reduced cubes
+        return _run(config, out, samples, method, progress, Path(work))
+
+
+def _run(
+    config: Config | str | Path,
+    out: str | Path | None,
+    samples: int | None,
+    method: str | None,
+    progress: Progress | None,
+    workdir: Path,
+) -> UncertaintyResult:
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    problems = Problems()
+    draft = _project(config, problems)
+    settings = target = None
+    if draft.config is not None:
+        settings = problems.attempt(partial(settings_of, draft.config, samples, method))
+        target = real_path(out) if out is not None else uncertainty_folder(draft.config)
+        with problems.collecting():
+            check_target(target, protected=draft.config.input_paths(), command="uncertainty")
+    cache = PendingCache(OverlayCache(None if target is None else target.parent / CACHE_FOLDER))
+    read = read_inputs(draft, problems, None, cache, workdir)
+    problems.raise_errors()
+    assert draft.config is not None and settings is not None and target is not None
+    project = draft.config
+    inputs = assemble(project, read)
+    names = project.hazard_names
+    interventions = [item.name for item in project.settings.interventions]
+    paths, found = check_paths(settings, names, interventions, villages=len(inputs.villages))
+    if found:
+        raise ConfigError(*(f"{project.file}: {problem}" for problem in found))
+    overlays, _ = overlay_layers(inputs, problems, cache.cache)
+    problems.raise_errors()
+    cache.store_pending()
+    timings["read and overlay"] = time.perf_counter() - started
+    computing = time.perf_counter()
+    client = active_client()
+    runner = (
+        partial(on_cores, progress=progress)
+        if client is None
+        else partial(on_cluster, client, progress=progress)
+    )
+    villages = inputs.villages
+    result = analyse(
+        exposure_of(inputs, {name: overlay.value for name, overlay in overlays.items()}),
+        configured_parameters(project),
+        design(settings, paths),
+        codes=villages["village_code"].astype(str).tolist(),
+        names=villages["name"].astype(str).tolist(),
+        top_k=settings.top_k,
+        seed=settings.seed,
+        run_chunks=runner,
+    )
+    timings["model runs"] = time.perf_counter() - computing
+    outcome = UncertaintyResult(
+        config=project,
+        settings=settings,
+        uncertainty=result,
+        recorded_inputs=input_files(project, inputs.grids, _derivations(inputs)),
+        warnings=tuple(problems.warnings),
+        versions=versions(),
+        timings=timings,
+    )
+    from hazardmap.outputs.uncertainty import write_uncertainty_outputs
+
+    with output_lock(target):
+        recover(target)
+        write_uncertainty_outputs(outcome, target)
+    return replace(outcome, out_dir=target)
