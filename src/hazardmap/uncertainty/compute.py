@@ -204,7 +204,11 @@ def _indices(design: Design, values: np.ndarray, seed: int) -> dict[str, np.ndar
             conf_level=CONFIDENCE,
             seed=seed,
         )
-    return {key: np.asarray(value, dtype=np.float64) for key, value in dict(result).items()}
+    return {
+        key: np.asarray(value, dtype=np.float64)
+        for key, value in dict(result).items()
+        if key != "names"
+    }
 
 
 @dataclass(frozen=True)
