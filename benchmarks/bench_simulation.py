@@ -16,9 +16,16 @@ stored in benchmarks/data/simulation-30k/arrays.npz for the measuring processes.
 
 What is measured, compound "sum" (the default), seed 1:
 
-  hazardmap    ``simulate(population, hazards, years=, seed=)``: blocks of 50 years on
-               threads (``on_threads``, the machine's cores), and again on one thread
-               (the blocks one after the other), to tell the threads' share apart.
+  hazardmap    ``simulate(population, hazards, years=, seed=)``: ``Shocks.of`` once (each
+               hazard's strata, cell x threshold band, and the table of q per combination
+               of events and household), then blocks of 50 years on threads
+               (``on_threads``, the machine's cores), and again on one thread (the blocks
+               one after the other), to tell the threads' share apart. In a block each
+               hazard's strikes are drawn per stratum (``copula.struck``: hits of a
+               Poisson process thinned to each household's probability, an own normal
+               per household only in stratum-years with c_max > DENSE_ABOVE), kept as
+               one byte of event bits per household-year; luck and q (looked up in the
+               table) only where something struck.
   reference    the same model written plainly, as a careful analyst would: per block of
                50 years, numpy's default generator (``np.random.default_rng``) draws
                float64 county (B), cell (B x K) and own (B x N) normals for every
@@ -47,11 +54,20 @@ side (villages and correlation cells renumbered per copy; the county-wide normal
 by all, as in a project), ``--big-years`` years, once on one process (threads) and once
 on a ``distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``
 through ``hazardmap.years.on_cluster``; the same seed must give the same years. For the
-cluster: the client process's peak and each worker's (``ru_maxrss`` via ``client.run``).
+cluster: the client process's peak and each worker's (``ru_maxrss`` via ``client.run``),
+and the size of the task sent to each worker (the households' arrays, and the ``Shocks``:
+strata and q table).
 
-Where hazardmap's time goes: a cProfile of blocks of 50 years on one thread, and the
-same block's steps replayed one by one with a clock (the operations of ``_struck`` and
-``simulate_block`` as written there, in their order).
+Where hazardmap's time goes: a cProfile of blocks of 50 years on one thread
+(``simulate_block`` with the ``Shocks`` made once), and the same blocks' steps replayed
+one by one with a clock, in their order: for each hazard ``copula.struck``'s (the county
+and cell normals and each stratum-year's rate, the Poisson counts of hits, the hits'
+positions, their acceptance, the dense stratum-years) and the setting of its event bit;
+then ``simulate_block``'s (``flatnonzero`` of the event bits, the luck and the lookup of
+q, the tallies per year, hazard and village). The replay draws the same random numbers
+in the same order, and its yearly returns must equal ``simulate_block``'s. With it, per
+hazard: its strata, its hits and the share kept, the dense stratum-years and the own
+normals they draw, its strikes.
 """
 
 from __future__ import annotations
@@ -345,7 +361,7 @@ def child_run(route: str, years: int, households: int) -> dict[str, Any]:
     import gc
     from functools import partial
 
-    from hazardmap.model.simulation import on_threads, simulate
+    from hazardmap.model.simulation import Shocks, on_threads, simulate
 
     population, hazards = load_inputs(households)
     small_population, small_hazards = load_inputs()
@@ -410,29 +426,44 @@ def child_run(route: str, years: int, households: int) -> dict[str, Any]:
         sum(a.nbytes for a in (population.income, population.q0, population.village))
         + sum(h.probability.nbytes + h.loss.nbytes + h.cell.nbytes for h in hazards)
     ) / 2**20
+    shocks = Shocks.of(population, hazards)  # the task sends them too
+    figures["shocks_mb"] = (
+        (0 if shocks.q is None else shocks.q.nbytes)
+        + sum(
+            p.household.nbytes + p.threshold.nbytes + p.start.nbytes + p.cell.nbytes
+            for p in shocks.plans
+        )
+    ) / 2**20
     return figures
 
 
 def child_profile(blocks: int) -> dict[str, Any]:
     """Where a block's time goes on one thread: cProfile of ``blocks`` blocks, and the
-    block's steps replayed one by one with a clock."""
+    same blocks' steps replayed one by one with a clock (``copula.struck`` for each
+    hazard, then ``simulate_block``'s own steps, compound "sum"), checked against
+    ``simulate_block``: the replay must give the same yearly returns."""
     import cProfile
     import io
     import pstats
 
     import numpy as np
-    from scipy.special import ndtri
+    from scipy.special import log_ndtr, ndtr
 
-    from hazardmap.model.risk import poverty_probability
-    from hazardmap.model.simulation import simulate_block
+    from hazardmap.model.copula import DENSE_ABOVE
+    from hazardmap.model.simulation import Shocks, _bits, simulate_block
 
     population, hazards = load_inputs()
-    simulate_block(population, hazards, seed=0, block=0, years=BLOCK, compound="sum")
+    start = time.perf_counter()
+    shocks = Shocks.of(population, hazards)
+    shocks_seconds = time.perf_counter() - start
+    simulate_block(population, hazards, shocks, seed=0, block=0, years=BLOCK, compound="sum")
     profile = cProfile.Profile()
     start = time.perf_counter()
     profile.enable()
     for block in range(blocks):
-        simulate_block(population, hazards, seed=SEED, block=block, years=BLOCK, compound="sum")
+        simulate_block(
+            population, hazards, shocks, seed=SEED, block=block, years=BLOCK, compound="sum"
+        )
     profile.disable()
     profiled = time.perf_counter() - start
     text = io.StringIO()
@@ -448,72 +479,121 @@ def child_profile(blocks: int) -> dict[str, Any]:
     ]
     rows.sort(key=lambda row: -row["tottime"])
 
-    steps: dict[str, float] = {}
-    struck_share = []
+    steps = dict.fromkeys(
+        (
+            "shared normals, rates",
+            "Poisson counts",
+            "hit positions",
+            "acceptance",
+            "dense stratum-years",
+            "event bits (set per hazard)",
+            "flatnonzero, year and household",
+            "luck, q lookup, compare",
+            "tallies per year, hazard, village",
+        ),
+        0.0,
+    )
+    n = len(population.income)
+    counts = {
+        h.name: dict.fromkeys(("hits", "kept", "dense_stratum_years", "dense_draws", "strikes"), 0)
+        for h in hazards
+    }
+    struck_share, same = [], True
 
     def lap(step: str, since: float) -> float:
         now = time.perf_counter()
         steps[step] = steps.get(step, 0.0) + now - since
         return now
 
-    for block in range(blocks):  # the operations of _struck and simulate_block ("sum")
+    for block in range(blocks):
         rng = np.random.default_rng(np.random.SeedSequence([SEED, block]))
-        n = len(population.income)
         t = time.perf_counter()
-        struck = []
-        for h in hazards:
-            county = rng.standard_normal(BLOCK, dtype=np.float32)
-            local = rng.standard_normal((BLOCK, int(h.cell.max()) + 1), dtype=np.float32)
-            t = lap("county and cell normals", t)
-            u = rng.standard_normal((BLOCK, n), dtype=np.float32)
-            t = lap("own normals (float32, every household)", t)
-            u *= np.float32(np.sqrt(max(0.0, 1.0 - h.county - h.local)))
-            t = lap("scale own", t)
-            if h.local > 0:
-                local *= np.float32(np.sqrt(h.local))
-                u += local[:, h.cell]
-            t = lap("add cell normals (gather)", t)
-            if h.county > 0:
-                u += np.float32(np.sqrt(h.county)) * county[:, None]
-            threshold = ndtri(np.clip(h.probability, 0.0, 1.0)).astype(np.float32)
-            t = lap("add county normal, threshold", t)
-            struck.append(u < threshold[None, :])
-            t = lap("compare", t)
-        loss = np.zeros((BLOCK, n), dtype=np.float32)
-        for h, hit in zip(hazards, struck, strict=True):
-            loss += hit * h.loss.astype(np.float32)
-        t = lap("sum losses", t)
-        year, household = np.nonzero(loss > 0)
-        struck_share.append(len(year) / (BLOCK * n))
-        t = lap("find struck household-years", t)
-        q = poverty_probability(
-            population.income[household],
-            np.minimum(loss[year, household], 1.0).astype(np.float64),
-            population.line,
-            population.sigma,
-        )
-        t = lap("q where struck", t)
-        chance = rng.random(len(year))
-        fell = (population.q0[household] <= chance) & (chance < q)
-        t = lap("luck where struck, compare", t)
-        back = np.zeros((BLOCK, n), dtype=bool)
-        back[year[fell], household[fell]] = True
-        for hit in struck:
-            (back & hit).sum(axis=1)
-        year, household = np.nonzero(back)
+        bits = _bits(len(hazards))
+        which = np.zeros(BLOCK * n, dtype=bits)
+        t = lap("event bits (set per hazard)", t)
+        for bit, (h, plan) in enumerate(zip(hazards, shocks.plans, strict=True)):
+            seen = counts[h.name]
+            # copula.struck
+            shared = np.sqrt(h.county) * rng.standard_normal(BLOCK)[:, None]
+            shared = shared + np.sqrt(h.local) * rng.standard_normal((BLOCK, plan.n_cells))
+            shift = shared[:, plan.cell]
+            own = np.sqrt(max(0.0, 1.0 - h.county - h.local))
+            if own == 0.0:
+                parts = []
+                dense = plan.top[None, :] > shift
+                t = lap("shared normals, rates", t)
+            else:
+                x_top = (plan.top[None, :] - shift) / own
+                dense = ndtr(x_top) > DENSE_ABOVE
+                rate = np.where(dense, 0.0, -log_ndtr(-x_top))
+                t = lap("shared normals, rates", t)
+                hits = rng.poisson(rate * plan.size[None, :])
+                t = lap("Poisson counts", t)
+                pair = np.repeat(np.arange(hits.size), hits.ravel())
+                year, stratum = np.divmod(pair, len(plan.size))
+                position = plan.start[stratum] + (
+                    rng.random(len(pair)) * plan.size[stratum]
+                ).astype(np.int64)
+                t = lap("hit positions", t)
+                x = (plan.threshold[position] - shift.ravel()[pair]) / own
+                kept = rng.random(len(pair)) * rate.ravel()[pair] < -log_ndtr(-x)
+                parts = [year[kept] * n + plan.household[position[kept]]]
+                t = lap("acceptance", t)
+                seen["hits"] += len(pair)
+                seen["kept"] += int(kept.sum())
+            # copula._each: every household of the dense stratum-years draws its own normal
+            year, stratum = np.nonzero(dense)
+            size = plan.size[stratum]
+            end = np.cumsum(size)
+            position = np.repeat(plan.start[stratum] - (end - size), size) + np.arange(
+                end[-1] if len(end) else 0
+            )
+            gap = plan.threshold[position] - np.repeat(shift[year, stratum], size)
+            hit = gap > own * rng.standard_normal(len(gap)) if own > 0 else gap > 0
+            parts.append(np.repeat(year, size)[hit] * n + plan.household[position[hit]])
+            t = lap("dense stratum-years", t)
+            seen["dense_stratum_years"] += len(year)
+            seen["dense_draws"] += len(gap) if own > 0 else 0
+            # simulate_block
+            where = np.concatenate(parts)
+            which[where] |= bits(1 << bit)
+            t = lap("event bits (set per hazard)", t)
+            seen["strikes"] += len(where)
+        flat = np.flatnonzero(which != 0)
+        events = which[flat].astype(np.int64)
+        year, household = np.divmod(flat, n)
+        t = lap("flatnonzero, year and household", t)
+        struck_share.append(len(flat) / (BLOCK * n))
+        q0 = population.q0[household]
+        luck = rng.random(len(flat))
+        q = shocks.poverty(population, hazards, events, household)
+        fell = (q0 <= luck) & (luck < q)
+        t = lap("luck, q lookup, compare", t)
+        for bit in range(len(hazards)):
+            mine = fell & ((events >> bit) & 1 == 1)
+            np.bincount(year[mine], minlength=BLOCK)
+        year, household = year[fell], household[fell]
         np.bincount(
             year * population.n_villages + population.village[household],
             minlength=BLOCK * population.n_villages,
+        ).reshape(BLOCK, population.n_villages).astype(np.int32)
+        returns = np.bincount(year, minlength=BLOCK)
+        lap("tallies per year, hazard, village", t)
+        done = simulate_block(
+            population, hazards, shocks, seed=SEED, block=block, years=BLOCK, compound="sum"
         )
-        back.sum(axis=1)
-        lap("counts per year, hazard, village", t)
+        same = same and bool(np.array_equal(returns, done.returns))
     return {
         "blocks": blocks,
+        "shocks_seconds": shocks_seconds,
+        "strata": {h.name: len(p.size) for h, p in zip(hazards, shocks.plans, strict=True)},
         "profiled_seconds": profiled,
         "cprofile_text": text.getvalue(),
         "cprofile_top": rows[:8],
         "steps": steps,
         "struck_share": float(np.mean(struck_share)),
+        "per_hazard": counts,
+        "replay_same_returns": same,
     }
 
 
@@ -561,8 +641,9 @@ def province(one: dict[str, Any], cluster: dict[str, Any]) -> dict[str, Any]:
         "worker_hours": work / worker_rate / 3600,
         "workers_for_an_hour": math.ceil(work / worker_rate / 3600),
         "villages_at_demo_density": villages,
-        "client_by_village_gb": PROVINCE["years"] * villages * 8 / 1e9,
-        "task_mb": one["inputs_mb"] * scale,
+        # simulate_block's village counts are int32
+        "client_by_village_gb": PROVINCE["years"] * villages * 4 / 1e9,
+        "task_mb": (one["inputs_mb"] + one["shocks_mb"]) * scale,
         "worker_peak_mb": max(
             before + (peak - before) * scale
             for before, peak in zip(
@@ -647,20 +728,22 @@ def report(figures: dict[str, Any]) -> None:
         f"cluster start {cl['cluster_start_seconds']:.1f} s (not included); "
         f"same years on the cluster as in one process: "
         f"{'yes' if cl['returns_sha256'] == one['returns_sha256'] else 'NO'}; "
-        f"the inputs (the task sent to each worker) {one['inputs_mb']:.0f} MB"
+        f"the task sent to each worker {one['inputs_mb'] + one['shocks_mb']:.0f} MB "
+        f"(households' arrays {one['inputs_mb']:.0f} MB, strata and q table "
+        f"{one['shocks_mb']:.0f} MB)"
     )
     p = figures["province"]
     print(
         f"\n{p['name']} (an extrapolation): {p['counties']} counties, "
         f"{p['households']:,} households, {p['years']:,} years = "
         f"{p['household_hazard_years']:.2g} household-hazard-years:\n"
-        f"  {p['one_process_seconds'] / 3600:.1f} h on one process like this one (2 cores);\n"
+        f"  {p['one_process_seconds'] / 60:.1f} minutes on one process like this one (2 cores);\n"
         f"  {p['worker_hours']:.1f} worker-hours at {p['worker_rate']:.3g}/s per single-thread "
         f"worker: {p['workers_for_an_hour']} such worker"
         f"{'' if p['workers_for_an_hour'] == 1 else 's'} for an hour (scheduling aside);\n"
         f"  each worker about {p['worker_peak_mb'] / 1024:.1f} GB at its peak (the 1M peak's "
         f"rise scaled), the task sent to each {p['task_mb']:.0f} MB;\n"
-        f"  the client gathers years x villages counts: {p['client_by_village_gb']:.1f} GB "
+        f"  the client gathers years x villages int32 counts: {p['client_by_village_gb']:.1f} GB "
         f"at the demo's density ({p['villages_at_demo_density']:,} villages)"
     )
 
@@ -676,9 +759,27 @@ def report(figures: dict[str, Any]) -> None:
     )
     for row in prof["cprofile_top"][:6]:
         print(f"  {row['tottime']:>7.3f} s  {row['calls']:>5}  {row['function']}")
-    print("the steps replayed with a clock:")
-    for step, seconds in sorted(prof["steps"].items(), key=lambda item: -item[1]):
+    print(
+        f"the steps replayed with a clock, in their order (total {total:.3f} s; the replay's "
+        f"yearly returns equal simulate_block's: "
+        f"{'yes' if prof['replay_same_returns'] else 'NO'}):"
+    )
+    for step, seconds in prof["steps"].items():
         print(f"  {seconds:>7.3f} s {seconds / total:>5.0%}  {step}")
+    household_years = prof["blocks"] * BLOCK * inputs["households"]
+    print(
+        f"per hazard, per {prof['blocks'] * BLOCK:,} years (Shocks.of "
+        f"{prof['shocks_seconds']:.3f} s once):"
+    )
+    for name, seen in prof["per_hazard"].items():
+        kept = seen["kept"] / seen["hits"] if seen["hits"] else math.nan
+        print(
+            f"  {name}: {prof['strata'][name]} strata; {seen['hits']:,} hits "
+            f"({seen['hits'] / household_years:.2%} of household-years), {kept:.0%} kept; "
+            f"{seen['dense_stratum_years']:,} dense stratum-years drawing "
+            f"{seen['dense_draws']:,} own normals ({seen['dense_draws'] / household_years:.2%}); "
+            f"{seen['strikes']:,} strikes ({seen['strikes'] / household_years:.2%})"
+        )
 
 
 def main() -> None:
