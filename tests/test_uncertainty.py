@@ -354,3 +354,9 @@ def test_it_never_replaces_a_run_s_folder_nor_a_run_its_own(
     assert code == 0, err
     households = read_households_csv(tmp_path / "run" / "households.csv")
     assert len(households) == 5
+
+
+def test_validate_checks_top_k_against_the_villages(tiny_project: Path) -> None:
+    _with(tiny_project, "\n[uncertainty]\ntop_k = 4\n")
+    code, out, err = invoke("validate", "--config", str(tiny_project))
+    assert code == 1 and "top_k = 4 exceeds the 3 villages; set top_k to 3 or fewer" in out + err

@@ -19,7 +19,9 @@ from hazardmap.cache import OverlayCache, PendingCache
 from hazardmap.clock import ProgressCallback, StageClock
 from hazardmap.compute import compute
 from hazardmap.config import Config, ConfigDraft, RiskSection, read_project
+from hazardmap.config.uncertainty import check_paths
 from hazardmap.crs import WGS84
+from hazardmap.errors import ConfigError
 from hazardmap.inputs import InputsDraft, assemble, config_draft, read_inputs
 from hazardmap.io.previous import read_baseline
 from hazardmap.outputs import write_outputs
@@ -149,6 +151,17 @@ def _validate(
                 "restores the previous outputs before it writes"
             )
     _scan(draft, read, problems)
+    project = draft.config
+    if project is not None and read.villages is not None and project.settings.uncertainty:
+        interventions = [item.name for item in project.settings.interventions]
+        _, found = check_paths(
+            project.settings.uncertainty,
+            project.hazard_names,
+            interventions,
+            villages=len(read.villages),
+        )
+        if found:
+            problems.record(ConfigError(*(f"{project.file}: {problem}" for problem in found)))
 
 
 def run(
