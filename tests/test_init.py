@@ -548,6 +548,7 @@ def test_every_key_is_documented() -> None:
     sections = {"project", "villages", "households", "layers", "risk", "outputs", "map"}
     sections |= {"planning", "changes", "interventions", "frequency", "damage", "housing"}
     sections |= {"fields", "values", "income", "reduce", "sites", "simulation", "correlation"}
+    sections |= {"uncertainty"}
     assert sorted(keys - written - sections) == []
 
 

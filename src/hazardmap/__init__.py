@@ -2,6 +2,7 @@
 
 The public API is small on purpose: :func:`run` for the whole pipeline, :func:`validate`,
 :func:`run_event` and :func:`validate_event` for one event that has happened,
+:func:`run_uncertainty` for how sure the figures and the priorities are,
 :func:`zonal_stats` and :func:`sample` for the raster kernels, and :func:`load_config`.
 The names are loaded when first used (PEP 562), so ``import hazardmap`` and
 ``hazardmap --help`` do not load numba, geopandas or rasterio.
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from hazardmap.pipeline import run, validate
     from hazardmap.raster import sample, zonal_stats
     from hazardmap.results import EventResult, RunResult, ValidationReport
+    from hazardmap.uncertainty.pipeline import UncertaintyResult, run_uncertainty
 
 __version__ = metadata.version("hazardmap")
 
@@ -37,6 +39,8 @@ _LAZY = {
     "zonal_stats": "hazardmap.raster",
     "RunResult": "hazardmap.results",
     "ValidationReport": "hazardmap.results",
+    "run_uncertainty": "hazardmap.uncertainty.pipeline",
+    "UncertaintyResult": "hazardmap.uncertainty.pipeline",
 }
 
 __all__ = [
@@ -44,12 +48,14 @@ __all__ = [
     "EventResult",
     "HazardmapError",
     "RunResult",
+    "UncertaintyResult",
     "ValidationReport",
     "__version__",
     "errors",
     "load_config",
     "run",
     "run_event",
+    "run_uncertainty",
     "sample",
     "validate",
     "validate_event",
