@@ -428,3 +428,90 @@ def township_chart(villages: pd.DataFrame, hazards: dict[str, str]) -> bytes:
     """Expected returns per year by township, stacked by hazard, as PNG."""
     with _encoder() as encoder:
         return _township_png(villages, hazards, encoder).result()
+
+
+def sensitivity_chart(indices: pd.DataFrame, method: str) -> bytes:
+    """The indices as horizontal bars, largest at the top, one panel per output that
+    varied: Sobol's total index ST with the first-order S1 beside it, or Morris's mu*
+    with sigma marked; the confidence intervals as error bars. As PNG."""
+    import matplotlib as mpl
+    from matplotlib.figure import Figure
+
+    sobol = method == "sobol"
+    main = "ST" if sobol else "mu_star"
+    titles = {
+        "expected_returns": _label(
+            "County's expected returns a year 全县预计年返贫户数",
+            "County's expected returns a year",
+        ),
+        "returns_avoided": _label(
+            "Returns avoided by the chosen measures 入选措施避免的返贫户数",
+            "Returns avoided by the chosen measures",
+        ),
+    }
+    panels = [
+        (str(output), group.sort_values(main, kind="stable"))
+        for output, group in indices.groupby("output", sort=False)
+        if group[main].notna().any()
+    ]
+    with mpl.rc_context(_style()), _encoder() as encoder:
+        sizes = [len(group) for _, group in panels]
+        fig = Figure(figsize=(7.2, 0.24 * sum(sizes) + 1.3 * len(panels)), dpi=DPI)
+        _canvas_class()(fig)
+        fig.set_layout_engine("constrained")
+        axes = fig.subplots(len(panels), 1, squeeze=False, height_ratios=sizes)[:, 0]
+        bars = {"ecolor": "#333", "capsize": 2, "elinewidth": 0.8}
+        for ax, (output, group) in zip(axes, panels, strict=True):
+            y = np.arange(len(group))
+            if sobol:
+                ax.barh(
+                    y + 0.19,
+                    group["ST"],
+                    0.38,
+                    xerr=group["ST_conf"],
+                    color="#fdbb84",
+                    error_kw=bars,
+                    label=_label("ST total 总效应", "ST total"),
+                )
+                ax.barh(
+                    y - 0.19,
+                    group["S1"],
+                    0.38,
+                    xerr=group["S1_conf"],
+                    color="#b30000",
+                    error_kw=bars,
+                    label=_label("S1 first order 一阶", "S1 first order"),
+                )
+                ax.set_xlabel(_label("share of the variance 方差占比", "share of the variance"))
+            else:
+                ax.barh(
+                    y,
+                    group["mu_star"],
+                    0.6,
+                    xerr=group["mu_star_conf"],
+                    color="#fc8d59",
+                    error_kw=bars,
+                    label="μ*",
+                )
+                ax.plot(
+                    group["sigma"],
+                    y,
+                    "D",
+                    color="#222",
+                    markerfacecolor="none",
+                    markersize=4,
+                    label="σ",
+                )
+                ax.set_xlabel(
+                    _label(
+                        "returns a year, across the parameter's range 年返贫户数",
+                        "returns a year, across the parameter's range",
+                    )
+                )
+            ax.axvline(0, color="#555", linewidth=0.8)
+            ax.set_yticks(y, [_text(p) for p in group["parameter"]], fontsize=7.5)
+            ax.set_ylim(-0.6, len(group) - 0.4)
+            ax.set_title(titles.get(output, _text(output)), loc="left", fontsize=9)
+            ax.legend(fontsize=7, loc="lower right")
+        fig.get_layout_engine().execute(fig)  # type: ignore[union-attr]
+        return _png(fig, encoder).result()
