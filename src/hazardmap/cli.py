@@ -320,9 +320,10 @@ def uncertainty(
     _warn(result.warnings)
     found = result.uncertainty
     p5, p50, p95 = result.spread_percentiles()
+    runs, varied = result.model_runs(), len(found.design.varied)
     click.echo(
-        f"{result.model_runs():,} model runs ({found.design.method}, "
-        f"{len(found.design.varied)} parameters varied); "
+        f"{runs:,} model run{'' if runs == 1 else 's'} ({found.design.method}, "
+        f"{varied} parameter{'' if varied == 1 else 's'} varied); "
         f"expected returns a year: {found.point.village_returns.sum():.1f} as configured, "
         f"{p5:.1f} / {p50:.1f} / {p95:.1f} at the 5th / 50th / 95th percentile"
     )

@@ -11,11 +11,12 @@ leave the parameter's domain, is checked against the loaded project (:func:`chec
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from hazardmap.config.fields import Count, NonNegative, Positive, Real, StrictModel
 from hazardmap.vocabulary import HOUSING_TYPES, INCOME_COMPONENTS
@@ -34,7 +35,7 @@ class Uniform(StrictModel):
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
         if self.low > self.high:
-            raise ValueError(f"low ({self.low:g}) must not exceed high ({self.high:g})")
+            raise ValueError(f"low ({self.low:g}) must not exceed high ({self.high:g}); swap them")
         return self
 
     def bounds(self) -> tuple[float, float]:
@@ -54,7 +55,8 @@ class Triangular(StrictModel):
     def _ordered(self) -> Triangular:
         if not self.low <= self.mode <= self.high:
             raise ValueError(
-                f"needs low <= mode <= high, got {self.low:g}, {self.mode:g}, {self.high:g}"
+                f"needs low <= mode <= high, got {self.low:g}, {self.mode:g}, {self.high:g}; "
+                "put mode between low and high"
             )
         return self
 
@@ -76,10 +78,17 @@ class Normal(StrictModel):
     def _ordered(self) -> Normal:
         low = -math.inf if self.low is None else self.low
         high = math.inf if self.high is None else self.high
-        if low >= high:
-            raise ValueError(f"low ({low:g}) must be below high ({high:g})")
-        if self.sd == 0 and not low <= self.mean <= high:
-            raise ValueError(f"with sd = 0 the mean ({self.mean:g}) must lie within low and high")
+        if self.sd == 0:
+            if not low <= self.mean <= high:
+                raise ValueError(
+                    f"with sd = 0 the mean ({self.mean:g}) must lie within low ({low:g}) "
+                    f"and high ({high:g}); move the mean or the bounds"
+                )
+        elif low >= high:
+            raise ValueError(
+                f"low ({low:g}) must be below high ({high:g}); "
+                + ("widen them, or hold the parameter with sd = 0" if low == high else "swap them")
+            )
         return self
 
     def bounds(self) -> tuple[float, float]:
@@ -121,6 +130,21 @@ class UncertaintySection(StrictModel):
     seed: Annotated[Count, Field(ge=0)] = 1
     parameters: dict[str, Distribution] = Field(default_factory=dict)
 
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _quoted(cls, value: object) -> object:
+        """TOML reads an unquoted ``layers.dry.frequency_factor = {...}`` as nested tables,
+        which would otherwise be refused for lacking a ``dist``: say to quote the path."""
+        if isinstance(value, dict):
+            for key, item in value.items():
+                nested = _unquoted_path(str(key), item)
+                if nested is not None:
+                    raise ValueError(
+                        f"{nested} is written without quotes, so TOML reads its dots as "
+                        f'nested tables; quote the whole path: "{nested}" = {{ dist = ... }}'
+                    )
+        return value
+
     @model_validator(mode="after")
     def _power_of_two(self) -> UncertaintySection:
         if self.method == "sobol" and self.samples & (self.samples - 1):
@@ -130,6 +154,17 @@ class UncertaintySection(StrictModel):
                 f"use {below} or {below * 2}"
             )
         return self
+
+
+def _unquoted_path(key: str, item: object) -> str | None:
+    """The dotted path of the first distribution nested under ``key`` by unquoted dots
+    (a table without ``dist`` holding tables), or None."""
+    if not isinstance(item, dict) or "dist" in item or not item:
+        return None
+    if not all(isinstance(inner, dict) for inner in item.values()):
+        return None
+    first, inner = next(iter(item.items()))
+    return _unquoted_path(f"{key}.{first}", inner) or f"{key}.{first}"
 
 
 Kind = Literal["factor", "sigma", "cover", "cost"]
@@ -221,6 +256,15 @@ def _intervention_path(key: str, parts: list[str], known: str) -> ParameterPath 
     return f"is no parameter path; the paths are {known}"
 
 
+def _respelled(key: str, layers: Sequence[str], interventions: Sequence[str]) -> str | None:
+    """The path ``key`` means when it differs from one only in case or spaces, or None."""
+    names = {name.lower(): name for name in [*layers, *interventions]}
+    parts = [part.strip() for part in key.split(".")]
+    candidate = ".".join(names.get(part.lower(), part.lower()) for part in parts)
+    found = parse_path(candidate, layers, interventions)
+    return candidate if candidate != key and isinstance(found, ParameterPath) else None
+
+
 def leaves_domain(kind: Kind, bounds: tuple[float, float]) -> bool:
     """Whether values within ``bounds`` (the distribution's support) can leave the
     domain of a parameter of ``kind``."""
@@ -234,16 +278,26 @@ def check_paths(
     layers: Sequence[str],
     interventions: Sequence[str],
     villages: int | None = None,
+    *,
+    note: str = "",
 ) -> tuple[list[ParameterPath], list[str]]:
     """Every parameter path parsed, and the problems: paths that name nothing, and
-    distributions that can leave their parameter's domain (each naming the key and the
-    fix); top_k above the number of villages, when it is known."""
+    distributions that can leave their parameter's domain or the floating-point range
+    (each naming the key and the fix); when the villages are known, top_k above their
+    number and samples whose runs would not fit in memory (``note`` added to that one,
+    e.g. which option set samples)."""
     paths, problems = [], []
     for key, distribution in section.parameters.items():
         parsed = parse_path(key, layers, interventions)
         where = f'[uncertainty.parameters] "{key}"'
         if isinstance(parsed, str):
-            problems.append(f"{where} {parsed}")
+            spelled = _respelled(key, layers, interventions)
+            problems.append(
+                f"{where} {parsed}"
+                if spelled is None
+                else f'{where} is no parameter path; write it as "{spelled}" (paths are '
+                "case-sensitive and take no spaces)"
+            )
             continue
         if leaves_domain(parsed.kind, distribution.bounds()):
             low, high = distribution.bounds()
@@ -252,13 +306,88 @@ def check_paths(
                 f"[{low:g}, {high:g}], but {DOMAIN_WORDS[parsed.kind]}; " + _fix(distribution)
             )
             continue
+        if distribution.degenerate() is None:
+            from hazardmap.uncertainty.sampling import reach  # numpy and scipy: when needed
+
+            ends = [float(end) for end in reach(distribution)]
+            if not all(math.isfinite(end) for end in ends):
+                problems.append(f"{where}: {_unreachable(distribution, ends)}")
+                continue
         paths.append(parsed)
     if villages is not None and section.top_k > villages:
         problems.append(
             f"[uncertainty] top_k = {section.top_k} exceeds the {villages} villages; "
             f"set top_k to {villages} or fewer"
         )
+    if villages is not None:
+        varied = sum(section.parameters[path.key].degenerate() is None for path in paths)
+        too_big = _too_big(section, varied, villages)
+        if too_big is not None:
+            problems.append(too_big + note)
     return paths, problems
+
+
+def _unreachable(distribution: Distribution, ends: Sequence[float]) -> str:
+    if any(math.isnan(end) for end in ends):  # a normal's bounds far out in its tails
+        return (
+            f"this {distribution.dist} distribution's low and high lie so many sd from its "
+            "mean that its values cannot be computed; bring the mean within reach of the "
+            "bounds or widen sd"
+        )
+    return (
+        f"this {distribution.dist} distribution's values reach beyond the largest number a "
+        f"computer holds (about {sys.float_info.max:.1e}); use a narrower distribution"
+    )
+
+
+MAX_MEMORY = 2 * 1024**3
+"""The most memory (bytes) the runs' outcomes and SALib's bootstrap may take: past it,
+``uncertainty`` refuses before it samples, rather than fail or swap after hours."""
+RESAMPLES = 100
+"""SALib's bootstrap resamples for the indices' intervals (its default, as compute uses)."""
+
+
+def model_runs(method: str, samples: int, varied: int) -> int:
+    """The model runs of ``samples`` base samples (Sobol) or trajectories (Morris, with
+    its Monte Carlo draws) of ``varied`` parameters; one when nothing varies."""
+    if varied == 0:
+        return 1
+    if method == "sobol":
+        return samples * (varied + 2)
+    return samples * (varied + 1) + samples
+
+
+def memory_needed(method: str, samples: int, varied: int, villages: int) -> int:
+    """Bytes the analysis holds at its peak, roughly: per run the villages' expected
+    returns (twice while the chunks are joined), the design's point and values and the
+    portfolio's returns avoided; SALib's bootstrap of the indices (Sobol: the resample
+    indices and about seven gathered copies; Morris: the indices and two copies)."""
+    runs = model_runs(method, samples, varied)
+    outcomes = runs * (2 * villages + 2 * varied + 1) * 8
+    bootstrap = 0 if varied == 0 else samples * RESAMPLES * 8 * (8 if method == "sobol" else 3)
+    return outcomes + bootstrap
+
+
+def _too_big(section: UncertaintySection, varied: int, villages: int) -> str | None:
+    """Why ``section``'s samples would not fit in MAX_MEMORY, with the samples that do."""
+    method, samples = section.method, section.samples
+    need = memory_needed(method, samples, varied, villages)
+    if need <= MAX_MEMORY:
+        return None
+    if method == "sobol":  # a power of 2
+        fit = samples
+        while fit > 2 and memory_needed(method, fit, varied, villages) > MAX_MEMORY:
+            fit //= 2
+    else:  # the memory grows in proportion to the trajectories
+        fit = MAX_MEMORY // memory_needed(method, 1, varied, villages)
+    fits = fit >= 2 and memory_needed(method, fit, varied, villages) <= MAX_MEMORY
+    parameters = "1 parameter" if varied == 1 else f"{varied} parameters"
+    return (
+        f"[uncertainty] samples = {samples}: {model_runs(method, samples, varied):,} model runs "
+        f"of {parameters} over {villages:,} villages would need about "
+        f"{need / 1024**3:.1f} GB of memory (at most {MAX_MEMORY / 1024**3:.0f} GB); "
+        + (f"set samples to {fit} or fewer" if fits else "vary fewer parameters")
+    )
 
 
 def _fix(distribution: Uniform | Triangular | Normal | Lognormal) -> str:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from hazardmap.config.uncertainty import MORRIS_LEVELS, ParameterPath
+from hazardmap.errors import ConfigError
 from hazardmap.model.hazard import HazardParams
 from hazardmap.model.interventions import Intervention
 from hazardmap.model.scenarios import Evaluation, Exposure, Parameters, evaluate
@@ -107,6 +108,16 @@ class Outcomes:
         )
 
 
+class SampleError(ConfigError):
+    """A sample's parameter values the model cannot compute with: numbers that overflow
+    into no number (0 x inf), or a cost too large to count."""
+
+
+def _largest(values: Sequence[tuple[ParameterPath, float]], shown: int = 3) -> str:
+    ordered = sorted(values, key=lambda item: -abs(item[1]))
+    return ", ".join(f'"{path.key}" = {value:.3g}' for path, value in ordered[:shown])
+
+
 @dataclass(frozen=True)
 class SampleTask:
     """Model runs for rows of parameter values: everything a run needs, so that a chunk of
@@ -119,15 +130,33 @@ class SampleTask:
     portfolio: np.ndarray
     """(villages, interventions) the pairs chosen in the point estimate."""
 
+    def values(self, row: np.ndarray) -> list[tuple[ParameterPath, float]]:
+        return [*self.held, *zip(self.varied, row.tolist(), strict=True)]
+
     def parameters(self, row: np.ndarray) -> Parameters:
-        return with_values(self.base, [*self.held, *zip(self.varied, row.tolist(), strict=True)])
+        return with_values(self.base, self.values(row))
+
+    def evaluate(self, row: np.ndarray) -> Evaluation:
+        """One run. An overflow to inf is IEEE's right answer here (p and the ratios are
+        capped, Phi(inf) = 1); a NaN made from numbers (0 x inf: a product of huge
+        factors) would silently drop a household, and a cost past the float range cannot
+        be counted: both are an error naming the sample's largest values."""
+        try:
+            with np.errstate(over="ignore", invalid="raise"):
+                return evaluate(self.exposure, self.parameters(row))
+        except (FloatingPointError, OverflowError):
+            raise SampleError(
+                "[uncertainty.parameters]: the model cannot compute with one sample's "
+                f"values (their products overflow; largest: {_largest(self.values(row))}); "
+                "narrow these distributions"
+            ) from None
 
     def __call__(self, rows: np.ndarray) -> Outcomes:
         returns = np.empty((len(rows), self.exposure.n_villages))
         portfolio = np.empty(len(rows))
         chosen = np.zeros(self.portfolio.shape, dtype=np.int64)
         for i, row in enumerate(rows):
-            outcome = evaluate(self.exposure, self.parameters(row))
+            outcome = self.evaluate(row)
             returns[i] = outcome.village_returns
             portfolio[i] = outcome.avoided[self.portfolio].sum()
             chosen += outcome.chosen
@@ -191,7 +220,8 @@ def _indices(design: Design, values: np.ndarray, seed: int) -> dict[str, np.ndar
             values,
             calc_second_order=False,
             conf_level=CONFIDENCE,
-            seed=seed,
+            # a Generator: SALib tests ``if seed``, so seed = 0 would go unseeded
+            seed=np.random.default_rng(seed),
         )
     else:
         from SALib.analyze import morris

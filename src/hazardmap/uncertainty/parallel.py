@@ -6,13 +6,16 @@ so the files do not depend on what computed them."""
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import numpy as np
 
 from hazardmap.cores import usable_cores
+from hazardmap.errors import HazardmapError
 from hazardmap.uncertainty.compute import Outcomes, SampleTask, in_process
 
 Progress = Callable[[int, int], None]
@@ -25,6 +28,9 @@ _TASK: SampleTask | None = None
 def _install(task: SampleTask) -> None:
     global _TASK
     _TASK = task
+    # Ctrl-C reaches every process of the terminal's group: the parent alone answers it
+    # (cancelling what is queued), so the workers print no traceback of their own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_chunk(rows: np.ndarray) -> Outcomes:
@@ -48,9 +54,8 @@ def on_cores(
                 progress(done, total)
         return results
     context = multiprocessing.get_context("forkserver" if "forkserver" in _methods() else "spawn")
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_install, initargs=(task,)
-    ) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_install, initargs=(task,))
+    try:
         futures = [pool.submit(_run_chunk, chunk) for chunk in chunks]
         done = 0
         results = []
@@ -60,6 +65,14 @@ def on_cores(
             if progress is not None:
                 progress(done, total)
         return results
+    except BrokenProcessPool:
+        raise HazardmapError(
+            "a worker process of the model runs ended abruptly (out of memory, or killed); "
+            "nothing was written; free some memory or lower [uncertainty] samples"
+        ) from None
+    finally:
+        # on an error or Ctrl-C, what is queued is dropped: only the chunks running finish
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _methods() -> list[str]:
@@ -73,7 +86,11 @@ def on_cluster(
     worker), gathered in chunk order."""
     shared = client.scatter(task, broadcast=True)
     futures = client.map(_call, [shared] * len(chunks), chunks, pure=False)
-    results = list(client.gather(futures))
+    try:
+        results = list(client.gather(futures))
+    except BaseException:  # an error or Ctrl-C: the cluster stops on the rest too
+        client.cancel(futures)
+        raise
     if progress is not None:
         total = sum(len(chunk) for chunk in chunks)
         progress(total, total)

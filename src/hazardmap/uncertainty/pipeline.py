@@ -17,10 +17,10 @@ from hazardmap.cache import OverlayCache, PendingCache
 from hazardmap.compute import configured_parameters, exposure_of
 from hazardmap.config import Config
 from hazardmap.config.reading import _problems as pydantic_problems
-from hazardmap.config.uncertainty import UncertaintySection, check_paths
+from hazardmap.config.uncertainty import ParameterPath, UncertaintySection, check_paths
 from hazardmap.environment import versions
 from hazardmap.errors import ConfigError
-from hazardmap.inputs import assemble, read_inputs
+from hazardmap.inputs import Inputs, assemble, read_inputs
 from hazardmap.outputs.manifest import input_files
 from hazardmap.outputs.staging import output_lock, recover
 from hazardmap.outputs.target import check_target
@@ -29,7 +29,7 @@ from hazardmap.paths import real_path
 from hazardmap.pipeline import CACHE_FOLDER, _derivations, _project
 from hazardmap.problems import Problems
 from hazardmap.raster.engine import active_client
-from hazardmap.uncertainty.compute import PERCENTILES, Uncertainty, analyse
+from hazardmap.uncertainty.compute import PERCENTILES, SampleError, Uncertainty, analyse
 from hazardmap.uncertainty.parallel import Progress, on_cluster, on_cores
 from hazardmap.uncertainty.sampling import design
 
@@ -111,7 +111,6 @@ def _run(
     workdir: Path,
 ) -> UncertaintyResult:
     started = time.perf_counter()
-    timings: dict[str, float] = {}
     problems = Problems()
     draft = _project(config, problems)
     settings = target = None
@@ -128,9 +127,38 @@ def _run(
     inputs = assemble(project, read)
     names = project.hazard_names
     interventions = [item.name for item in project.settings.interventions]
-    paths, found = check_paths(settings, names, interventions, villages=len(inputs.villages))
+    paths, found = check_paths(
+        settings,
+        names,
+        interventions,
+        villages=len(inputs.villages),
+        note=" (with --samples/--method)" if samples is not None or method is not None else "",
+    )
     if found:
         raise ConfigError(*(f"{project.file}: {problem}" for problem in found))
+    # held from here, as run holds it: a second analysis into the folder stops at once,
+    # not after its model runs, and the overlay cache beside it has one writer
+    with output_lock(target):
+        recover(target)
+        outcome = _analyse(project, settings, inputs, paths, problems, cache, progress, started)
+        from hazardmap.outputs.uncertainty import write_uncertainty_outputs
+
+        write_uncertainty_outputs(outcome, target)
+    return replace(outcome, out_dir=target)
+
+
+def _analyse(
+    project: Config,
+    settings: UncertaintySection,
+    inputs: Inputs,
+    paths: list[ParameterPath],
+    problems: Problems,
+    cache: PendingCache,
+    progress: Progress | None,
+    started: float,
+) -> UncertaintyResult:
+    """The overlays (or the cache's), every model run and what they say."""
+    timings: dict[str, float] = {}
     overlays, _ = overlay_layers(inputs, problems, cache.cache)
     problems.raise_errors()
     cache.store_pending()
@@ -143,18 +171,21 @@ def _run(
         else partial(on_cluster, client, progress=progress)
     )
     villages = inputs.villages
-    result = analyse(
-        exposure_of(inputs, {name: overlay.value for name, overlay in overlays.items()}),
-        configured_parameters(project),
-        design(settings, paths),
-        codes=villages["village_code"].astype(str).tolist(),
-        names=villages["name"].astype(str).tolist(),
-        top_k=settings.top_k,
-        seed=settings.seed,
-        run_chunks=runner,
-    )
+    try:
+        result = analyse(
+            exposure_of(inputs, {name: overlay.value for name, overlay in overlays.items()}),
+            configured_parameters(project),
+            design(settings, paths),
+            codes=villages["village_code"].astype(str).tolist(),
+            names=villages["name"].astype(str).tolist(),
+            top_k=settings.top_k,
+            seed=settings.seed,
+            run_chunks=runner,
+        )
+    except SampleError as exc:
+        raise ConfigError(f"{project.file}: {exc}") from None
     timings["model runs"] = time.perf_counter() - computing
-    outcome = UncertaintyResult(
+    return UncertaintyResult(
         config=project,
         settings=settings,
         uncertainty=result,
@@ -163,9 +194,3 @@ def _run(
         versions=versions(),
         timings=timings,
     )
-    from hazardmap.outputs.uncertainty import write_uncertainty_outputs
-
-    with output_lock(target):
-        recover(target)
-        write_uncertainty_outputs(outcome, target)
-    return replace(outcome, out_dir=target)

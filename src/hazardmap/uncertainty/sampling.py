@@ -10,6 +10,7 @@ different units (a factor, a cost in CNY).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,7 +81,15 @@ def quantile(
     distribution: Distribution, unit: np.ndarray, *, cut_tails: bool = False
 ) -> np.ndarray:
     """The distribution's values at the probabilities ``unit``; with ``cut_tails`` an
-    unbounded side is cut at the MORRIS_TAIL quantile (Morris's grid reaches 0 and 1)."""
+    unbounded side is cut at the MORRIS_TAIL quantile (Morris's grid reaches 0 and 1).
+    Values beyond the floating-point range come out as inf (or NaN, for a normal whose
+    bounds lie too many sd from its mean), quietly: :func:`reach` finds them first."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _quantile(distribution, unit, cut_tails=cut_tails)
+
+
+def _quantile(distribution: Distribution, unit: np.ndarray, *, cut_tails: bool) -> np.ndarray:
     u = np.clip(np.asarray(unit, dtype=np.float64), EDGE, 1.0 - EDGE)
     if cut_tails:
         low, high = distribution.bounds()
@@ -101,6 +110,12 @@ def quantile(
             stats.truncnorm.ppf(u, a, b, loc=distribution.mean, scale=distribution.sd)
         )
     return np.asarray(distribution.median * np.exp(distribution.sigma * ndtri(u)))
+
+
+def reach(distribution: Distribution) -> np.ndarray:
+    """The lowest and highest values the samples of a distribution with spread can take,
+    under either method: its quantiles at EDGE and 1 - EDGE."""
+    return quantile(distribution, np.array([0.0, 1.0]))
 
 
 def design(section: UncertaintySection, paths: list[ParameterPath]) -> Design:
