@@ -360,3 +360,21 @@ def test_validate_checks_top_k_against_the_villages(tiny_project: Path) -> None:
     _with(tiny_project, "\n[uncertainty]\ntop_k = 4\n")
     code, out, err = invoke("validate", "--config", str(tiny_project))
     assert code == 1 and "top_k = 4 exceeds the 3 villages; set top_k to 3 or fewer" in out + err
+
+
+@pytest.mark.slow  # starts a dask.distributed cluster
+def test_the_same_files_on_the_cores_and_on_a_cluster(tiny_project: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    _with(tiny_project, ("\n" + VARIED).format(method="sobol", samples=64))
+    run_uncertainty(tiny_project, tmp_path / "alone")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        run_uncertainty(tiny_project, tmp_path / "cluster")
+    for name in ("villages_uncertainty.csv", "priorities_robustness.csv", "sensitivity.csv"):
+        assert (tmp_path / "alone" / name).read_bytes() == (
+            tmp_path / "cluster" / name
+        ).read_bytes(), name
