@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-## bench: the demo run by stage, the raster engine beside the peer tools, the map in a browser, a cube's reduction
+## bench: the demo run by stage, the raster engine beside the peer tools, the map in a browser, a cube's reduction, the uncertainty command's model runs
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_demo.py
 	$(BIN)/python benchmarks/bench_raster.py
@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_zones.py
 	$(BIN)/python benchmarks/bench_event.py
 	$(BIN)/python benchmarks/bench_simulation.py
+	$(BIN)/python benchmarks/bench_uncertainty.py
 
 clean:
 	rm -rf $(VENV) outputs/latest benchmarks/data benchmarks/results
