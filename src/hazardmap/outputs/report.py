@@ -43,7 +43,8 @@ Shown = dict[str, str]
 
 
 @lru_cache(maxsize=1)
-def _environment() -> Environment:
+def templates() -> Environment:
+    """The reports' templates (report.html, the uncertainty report), autoescaped."""
     return Environment(loader=PackageLoader("hazardmap.outputs", "templates"), autoescape=True)
 
 
@@ -51,7 +52,7 @@ def _uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _saved(folder: Path, name: str, png: bytes, title: str) -> Shown:
+def saved_figure(folder: Path, name: str, png: bytes, title: str) -> Shown:
     """A figure saved as ``name`` in ``folder``, and as the report shows it."""
     (folder / name).write_bytes(png)
     return {"uri": _uri(png), "title": title}
@@ -72,7 +73,7 @@ def _figures(
         "Households by risk class, per hazard 各灾种风险等级户数",
         "Expected returns per year by township 各乡镇预计年返贫户数",
     ]
-    saved = [_saved(folder, *parts) for parts in zip(names, pngs, captions, strict=True)]
+    saved = [saved_figure(folder, *parts) for parts in zip(names, pngs, captions, strict=True)]
     return saved[: len(maps)], saved[len(maps) :]
 
 
@@ -310,7 +311,7 @@ def _simulated(
         return None
     returns = years["returns"].to_numpy()
     png = figures.exceedance_chart(returns, float(simulation["expected_returns"]))
-    chart = _saved(
+    chart = saved_figure(
         folder,
         "chart_exceedance.png",
         png,
@@ -390,7 +391,7 @@ def write_report(
         layer.name: f"{layer.spec.title} {layer.spec.title_zh or ''}".strip() for layer in layers
     }
     maps, charts = _figures(folder, villages, risk_classes, titles)
-    template = _environment().get_template("report.html.j2")
+    template = templates().get_template("report.html.j2")
     html = template.render(
         title=f"hazardmap: {title}",
         created=created,

@@ -17,7 +17,7 @@ import pandas as pd
 
 from hazardmap.config.uncertainty import Lognormal, Normal, Triangular, Uniform
 from hazardmap.outputs import figures
-from hazardmap.outputs.report import _environment, _saved
+from hazardmap.outputs.report import saved_figure, templates
 from hazardmap.outputs.style import number as _n
 from hazardmap.uncertainty.compute import PERCENTILES
 
@@ -112,7 +112,7 @@ def _indices(result: UncertaintyResult, folder: Path) -> dict[str, Any]:
     if varied.any():
         png = figures.sensitivity_chart(indices, method)
         title = "Sensitivity indices, largest first 敏感性指数"
-        chart = _saved(folder, CHART, png, title)
+        chart = saved_figure(folder, CHART, png, title)
     ranked = indices[indices["output"] == "expected_returns"].dropna(subset=[main])
     ranked = ranked.sort_values(main, ascending=False, kind="stable")
     first = None
@@ -238,7 +238,7 @@ def write_uncertainty_report(result: UncertaintyResult, folder: Path, created: s
     found, settings = result.uncertainty, result.settings
     point = float(found.point.village_returns.sum())
     low, mid, high = result.spread_percentiles()
-    template = _environment().get_template("uncertainty_report.html.j2")
+    template = templates().get_template("uncertainty_report.html.j2")
     html = template.render(
         title=f"hazardmap: {result.config.settings.project.name}",
         created=created,
