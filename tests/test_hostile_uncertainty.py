@@ -20,13 +20,13 @@ import pandas as pd
 import pytest
 import rasterio
 
+from hazardmap.config.distributions import quantile
 from hazardmap.config.uncertainty import UncertaintySection
 from hazardmap.cores import usable_cores
 from hazardmap.errors import HazardmapError
 from hazardmap.outputs.staging import lock_file
 from hazardmap.uncertainty import parallel
 from hazardmap.uncertainty.pipeline import run_uncertainty
-from hazardmap.uncertainty.sampling import quantile
 from tests.helpers import (
     assert_one_error_line,
     build_tiny_project,

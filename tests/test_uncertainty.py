@@ -12,10 +12,10 @@ import pytest
 
 from hazardmap.compute import configured_parameters
 from hazardmap.config import load_config
+from hazardmap.config.distributions import quantile
 from hazardmap.config.uncertainty import ParameterPath, UncertaintySection, check_paths
 from hazardmap.uncertainty.compute import top_k_shares, with_values
 from hazardmap.uncertainty.pipeline import run_uncertainty
-from hazardmap.uncertainty.sampling import quantile
 from tests.helpers import invoke, read_households_csv, tree_digest
 
 DEGENERATE = """

@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hazardmap.config.uncertainty import Uniform
+from hazardmap.config.distributions import Uniform
 from hazardmap.outputs.style import number
 from hazardmap.outputs.uncertainty_report import write_uncertainty_report
-from hazardmap.uncertainty.pipeline import UncertaintyResult, run_uncertainty
+from hazardmap.results import UncertaintyResult
+from hazardmap.uncertainty.pipeline import run_uncertainty
 from tests.helpers import build_tiny_project, edit
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -72,7 +73,7 @@ def sobol(tmp_path_factory: pytest.TempPathFactory) -> UncertaintyResult:
 def test_the_report_says_what_was_run(sobol: UncertaintyResult) -> None:
     html = page(sobol)
     assert "Sobol indices by Saltelli" in html
-    assert f"<b>{number(sobol.model_runs())} model runs</b>" in html
+    assert f"<b>{number(sobol.uncertainty.model_runs())} model runs</b>" in html
     assert "seed 1" in html
     for key, words in [
         ("project.income_sigma", "uniform 0.3–0.4"),
@@ -87,7 +88,7 @@ def test_the_report_says_what_was_run(sobol: UncertaintyResult) -> None:
 def test_the_report_shows_the_percentiles(sobol: UncertaintyResult) -> None:
     html = page(sobol)
     point = float(sobol.uncertainty.point.village_returns.sum())
-    for value in (point, *sobol.spread_percentiles()):
+    for value in (point, *sobol.uncertainty.spread_percentiles()):
         assert f"<b>{number(value)}</b>" in html
     assert "95th percentile" in html
 

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from hazardmap.event.pipeline import run_event, validate_event
     from hazardmap.pipeline import run, validate
     from hazardmap.raster import sample, zonal_stats
-    from hazardmap.results import EventResult, RunResult, ValidationReport
-    from hazardmap.uncertainty.pipeline import UncertaintyResult, run_uncertainty
+    from hazardmap.results import EventResult, RunResult, UncertaintyResult, ValidationReport
+    from hazardmap.uncertainty.pipeline import run_uncertainty
 
 __version__ = metadata.version("hazardmap")
 
@@ -40,7 +40,7 @@ _LAZY = {
     "RunResult": "hazardmap.results",
     "ValidationReport": "hazardmap.results",
     "run_uncertainty": "hazardmap.uncertainty.pipeline",
-    "UncertaintyResult": "hazardmap.uncertainty.pipeline",
+    "UncertaintyResult": "hazardmap.results",
 }
 
 __all__ = [

@@ -319,8 +319,8 @@ def uncertainty(
         _fail(exc)
     _warn(result.warnings)
     found = result.uncertainty
-    p5, p50, p95 = result.spread_percentiles()
-    runs, varied = result.model_runs(), len(found.design.varied)
+    p5, p50, p95 = result.uncertainty.spread_percentiles()
+    runs, varied = result.uncertainty.model_runs(), len(found.design.varied)
     click.echo(
         f"{runs:,} model run{'' if runs == 1 else 's'} ({found.design.method}, "
         f"{varied} parameter{'' if varied == 1 else 's'} varied); "

@@ -1,4 +1,5 @@
-"""What flows between the rooms: the checked inputs, a run's result, a validation report.
+"""What flows between the rooms: the checked inputs, a run's (an event's, an uncertainty
+analysis's) result, a validation report.
 
 A leaf of the package: everything else may import these types, and they import nothing of
 hazardmap at run time (the annotations name config and CRS types only for the checker).
@@ -22,7 +23,9 @@ if TYPE_CHECKING:
     from pyproj import CRS
 
     from hazardmap.config import Config, EventConfig
+    from hazardmap.config.uncertainty import UncertaintySection
     from hazardmap.crs import Grid
+    from hazardmap.uncertainty.compute import Uncertainty
 
 Bounds = tuple[tuple[float, float], tuple[float, float]]
 """((south, west), (north, east)) in degrees: where an image goes on the map."""
@@ -244,3 +247,17 @@ class ValidationReport:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+@dataclass(frozen=True)
+class UncertaintyResult:
+    """What ``uncertainty`` computed, the settings it ran with, and where it was written."""
+
+    config: Config
+    settings: UncertaintySection
+    uncertainty: Uncertainty
+    recorded_inputs: list[dict[str, Any]]
+    warnings: tuple[str, ...]
+    versions: dict[str, str]
+    timings: dict[str, float] = field(default_factory=dict)
+    out_dir: Path | None = None

@@ -15,12 +15,13 @@ from pydantic import (
     ValidationError,
 )
 
+from hazardmap.config.distributions import DISTRIBUTIONS
 from hazardmap.config.event import EventConfig, EventFile, resolve_event
 from hazardmap.config.fields import StrictModel
 from hazardmap.config.layers import LayerFile
 from hazardmap.config.loaded import Config, LayerConfig
 from hazardmap.config.project import ProjectFile
-from hazardmap.config.uncertainty import DISTRIBUTIONS, check_paths
+from hazardmap.config.uncertainty import check_paths
 from hazardmap.errors import ConfigError, InputFileNotFoundError
 from hazardmap.paths import real_path
 from hazardmap.problems import Problems, shorten

@@ -18,104 +18,16 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from hazardmap.config.fields import Count, NonNegative, Positive, Real, StrictModel
+from hazardmap.config.distributions import (
+    Distribution,
+    Lognormal,
+    Normal,
+    Triangular,
+    Uniform,
+    reach,
+)
+from hazardmap.config.fields import Count, StrictModel
 from hazardmap.vocabulary import HOUSING_TYPES, INCOME_COMPONENTS
-
-MORRIS_LEVELS = 4
-"""Levels of the Morris grid (SALib's default)."""
-MORRIS_TAIL = 0.001
-"""Under Morris, an unbounded distribution is cut at this quantile and its complement."""
-
-
-class Uniform(StrictModel):
-    dist: Literal["uniform"]
-    low: Real
-    high: Real
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Uniform:
-        if self.low > self.high:
-            raise ValueError(f"low ({self.low:g}) must not exceed high ({self.high:g}); swap them")
-        return self
-
-    def bounds(self) -> tuple[float, float]:
-        return self.low, self.high
-
-    def degenerate(self) -> float | None:
-        return self.low if self.low == self.high else None
-
-
-class Triangular(StrictModel):
-    dist: Literal["triangular"]
-    low: Real
-    mode: Real
-    high: Real
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Triangular:
-        if not self.low <= self.mode <= self.high:
-            raise ValueError(
-                f"needs low <= mode <= high, got {self.low:g}, {self.mode:g}, {self.high:g}; "
-                "put mode between low and high"
-            )
-        return self
-
-    def bounds(self) -> tuple[float, float]:
-        return self.low, self.high
-
-    def degenerate(self) -> float | None:
-        return self.low if self.low == self.high else None
-
-
-class Normal(StrictModel):
-    dist: Literal["normal"]
-    mean: Real
-    sd: NonNegative
-    low: Real | None = None
-    high: Real | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Normal:
-        low = -math.inf if self.low is None else self.low
-        high = math.inf if self.high is None else self.high
-        if self.sd == 0:
-            if not low <= self.mean <= high:
-                raise ValueError(
-                    f"with sd = 0 the mean ({self.mean:g}) must lie within low ({low:g}) "
-                    f"and high ({high:g}); move the mean or the bounds"
-                )
-        elif low >= high:
-            raise ValueError(
-                f"low ({low:g}) must be below high ({high:g}); "
-                + ("widen them, or hold the parameter with sd = 0" if low == high else "swap them")
-            )
-        return self
-
-    def bounds(self) -> tuple[float, float]:
-        if self.sd == 0:
-            return self.mean, self.mean
-        low = -math.inf if self.low is None else self.low
-        high = math.inf if self.high is None else self.high
-        return low, high
-
-    def degenerate(self) -> float | None:
-        return self.mean if self.sd == 0 else None
-
-
-class Lognormal(StrictModel):
-    dist: Literal["lognormal"]
-    median: Positive
-    sigma: NonNegative
-
-    def bounds(self) -> tuple[float, float]:
-        return (self.median, self.median) if self.sigma == 0 else (0.0, math.inf)
-
-    def degenerate(self) -> float | None:
-        return self.median if self.sigma == 0 else None
-
-
-Distribution = Annotated[Uniform | Triangular | Normal | Lognormal, Field(discriminator="dist")]
-DISTRIBUTIONS = ("uniform", "triangular", "normal", "lognormal")
 
 
 class UncertaintySection(StrictModel):
@@ -307,8 +219,6 @@ def check_paths(
             )
             continue
         if distribution.degenerate() is None:
-            from hazardmap.uncertainty.sampling import reach  # numpy and scipy: when needed
-
             ends = [float(end) for end in reach(distribution)]
             if not all(math.isfinite(end) for end in ends):
                 problems.append(f"{where}: {_unreachable(distribution, ends)}")

@@ -12,7 +12,7 @@ from hazardmap.outputs.manifest import portable, write_manifest
 from hazardmap.outputs.staging import staged_folder
 
 if TYPE_CHECKING:
-    from hazardmap.uncertainty.pipeline import UncertaintyResult
+    from hazardmap.results import UncertaintyResult
 
 VILLAGES_FILE = "villages_uncertainty.csv"
 PAIRS_FILE = "priorities_robustness.csv"
@@ -41,7 +41,7 @@ def uncertainty_manifest(result: UncertaintyResult) -> dict[str, Any]:
             "samples": settings.samples,
             "top_k": settings.top_k,
             "seed": settings.seed,
-            "model_runs": result.model_runs(),
+            "model_runs": result.uncertainty.model_runs(),
             "runs_for_indices": len(found.runs.portfolio),
             "runs_for_percentiles": len(found.spread.portfolio),
             "varied": [v.path.key for v in design.varied],
@@ -54,7 +54,7 @@ def uncertainty_manifest(result: UncertaintyResult) -> dict[str, Any]:
                 "returns_avoided": float(found.point.avoided[found.point.chosen].sum()),
                 "pairs_chosen": int(found.point.chosen.sum()),
             },
-            "expected_returns_p5_p50_p95": list(result.spread_percentiles()),
+            "expected_returns_p5_p50_p95": list(result.uncertainty.spread_percentiles()),
         },
         "inputs": result.recorded_inputs,
         "configuration": {

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from hazardmap.config.uncertainty import Lognormal, Normal, Triangular, Uniform
+from hazardmap.config.distributions import Lognormal, Normal, Triangular, Uniform
 from hazardmap.outputs import figures
 from hazardmap.outputs.report import saved_figure, templates
 from hazardmap.outputs.style import number as _n
@@ -23,8 +23,9 @@ from hazardmap.uncertainty.compute import PERCENTILES
 
 if TYPE_CHECKING:
     from hazardmap.config import Config
-    from hazardmap.config.uncertainty import Distribution, ParameterPath
-    from hazardmap.uncertainty.pipeline import UncertaintyResult
+    from hazardmap.config.distributions import Distribution
+    from hazardmap.config.uncertainty import ParameterPath
+    from hazardmap.results import UncertaintyResult
 
 ROBUST = 0.9
 """A top village (a chosen pair) is robust when the samples keep it so this often or more."""
@@ -237,7 +238,7 @@ def write_uncertainty_report(result: UncertaintyResult, folder: Path, created: s
     varied)."""
     found, settings = result.uncertainty, result.settings
     point = float(found.point.village_returns.sum())
-    low, mid, high = result.spread_percentiles()
+    low, mid, high = result.uncertainty.spread_percentiles()
     template = templates().get_template("uncertainty_report.html.j2")
     html = template.render(
         title=f"hazardmap: {result.config.settings.project.name}",
@@ -245,7 +246,7 @@ def write_uncertainty_report(result: UncertaintyResult, folder: Path, created: s
         method=found.design.method,
         samples=_n(settings.samples),
         seed=settings.seed,
-        runs=_n(result.model_runs()),
+        runs=_n(result.uncertainty.model_runs()),
         runs_for_indices=_n(len(found.runs.portfolio)),
         draws=_n(len(found.spread.portfolio)),
         parameters=_parameter_rows(result),

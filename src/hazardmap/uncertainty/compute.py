@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from hazardmap.config.uncertainty import MORRIS_LEVELS, ParameterPath
+from hazardmap.config.distributions import MORRIS_LEVELS
+from hazardmap.config.uncertainty import ParameterPath
 from hazardmap.errors import ConfigError
 from hazardmap.model.hazard import HazardParams
 from hazardmap.model.interventions import Intervention
@@ -254,6 +255,16 @@ class Uncertainty:
     villages: pd.DataFrame
     pairs: pd.DataFrame
     indices: pd.DataFrame
+
+    def model_runs(self) -> int:
+        """Runs made: those for the indices, and Morris's Monte Carlo ones."""
+        extra = 0 if self.design.spread_values is None else len(self.spread.portfolio)
+        return len(self.runs.portfolio) + extra
+
+    def spread_percentiles(self) -> tuple[float, float, float]:
+        """The county's expected returns at the 5th, 50th and 95th percentile."""
+        low, mid, high = np.percentile(self.spread.expected_returns, PERCENTILES)
+        return float(low), float(mid), float(high)
 
 
 def chunked(values: np.ndarray, size: int) -> list[np.ndarray]:

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from hazardmap.cache import OverlayCache, PendingCache
 from hazardmap.compute import configured_parameters, exposure_of
@@ -29,37 +26,13 @@ from hazardmap.paths import real_path
 from hazardmap.pipeline import CACHE_FOLDER, _derivations, _project
 from hazardmap.problems import Problems
 from hazardmap.raster.engine import active_client
-from hazardmap.uncertainty.compute import PERCENTILES, SampleError, Uncertainty, analyse
+from hazardmap.results import UncertaintyResult
+from hazardmap.uncertainty.compute import SampleError, analyse
 from hazardmap.uncertainty.parallel import Progress, on_cluster, on_cores
 from hazardmap.uncertainty.sampling import design
 
 FOLDER = "uncertainty"
 """The default output folder, beside the [outputs] folder."""
-
-
-@dataclass(frozen=True)
-class UncertaintyResult:
-    """What ``uncertainty`` computed, the settings it ran with, and where it was written."""
-
-    config: Config
-    settings: UncertaintySection
-    uncertainty: Uncertainty
-    recorded_inputs: list[dict[str, Any]]
-    warnings: tuple[str, ...]
-    versions: dict[str, str]
-    timings: dict[str, float] = field(default_factory=dict)
-    out_dir: Path | None = None
-
-    def model_runs(self) -> int:
-        """Runs made: those for the indices, and Morris's Monte Carlo ones."""
-        found = self.uncertainty
-        extra = 0 if found.design.spread_values is None else len(found.spread.portfolio)
-        return len(found.runs.portfolio) + extra
-
-    def spread_percentiles(self) -> tuple[float, float, float]:
-        """The county's expected returns at the 5th, 50th and 95th percentile."""
-        low, mid, high = np.percentile(self.uncertainty.spread.expected_returns, PERCENTILES)
-        return float(low), float(mid), float(high)
 
 
 def uncertainty_folder(config: Config) -> Path:

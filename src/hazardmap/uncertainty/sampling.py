@@ -9,28 +9,12 @@ different units (a factor, a cost in CNY).
 
 from __future__ import annotations
 
-import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
-from scipy.special import ndtri
 
-from hazardmap.config.uncertainty import (
-    MORRIS_LEVELS,
-    MORRIS_TAIL,
-    Distribution,
-    Lognormal,
-    Normal,
-    ParameterPath,
-    Triangular,
-    UncertaintySection,
-    Uniform,
-)
-
-EDGE = 2.0**-53
-"""Unit coordinates are kept within [EDGE, 1 - EDGE]: an unbounded quantile stays finite."""
+from hazardmap.config.distributions import MORRIS_LEVELS, Distribution, quantile
+from hazardmap.config.uncertainty import ParameterPath, UncertaintySection
 
 
 @dataclass(frozen=True)
@@ -75,47 +59,6 @@ def salib_problem(varied: tuple[Varied, ...] | list[Varied]) -> dict[str, object
         "names": [v.path.key for v in varied],
         "bounds": [[0.0, 1.0]] * len(varied),
     }
-
-
-def quantile(
-    distribution: Distribution, unit: np.ndarray, *, cut_tails: bool = False
-) -> np.ndarray:
-    """The distribution's values at the probabilities ``unit``; with ``cut_tails`` an
-    unbounded side is cut at the MORRIS_TAIL quantile (Morris's grid reaches 0 and 1).
-    Values beyond the floating-point range come out as inf (or NaN, for a normal whose
-    bounds lie too many sd from its mean), quietly: :func:`reach` finds them first."""
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return _quantile(distribution, unit, cut_tails=cut_tails)
-
-
-def _quantile(distribution: Distribution, unit: np.ndarray, *, cut_tails: bool) -> np.ndarray:
-    u = np.clip(np.asarray(unit, dtype=np.float64), EDGE, 1.0 - EDGE)
-    if cut_tails:
-        low, high = distribution.bounds()
-        bottom = MORRIS_TAIL if (math.isinf(low) or isinstance(distribution, Lognormal)) else 0.0
-        top = 1.0 - MORRIS_TAIL if math.isinf(high) else 1.0
-        u = np.clip(bottom + u * (top - bottom), EDGE, 1.0 - EDGE)
-    if isinstance(distribution, Uniform):
-        return distribution.low + u * (distribution.high - distribution.low)
-    if isinstance(distribution, Triangular):
-        width = distribution.high - distribution.low
-        peak = (distribution.mode - distribution.low) / width
-        return np.asarray(stats.triang.ppf(u, peak, loc=distribution.low, scale=width))
-    if isinstance(distribution, Normal):
-        low, high = distribution.bounds()
-        a = (low - distribution.mean) / distribution.sd
-        b = (high - distribution.mean) / distribution.sd
-        return np.asarray(
-            stats.truncnorm.ppf(u, a, b, loc=distribution.mean, scale=distribution.sd)
-        )
-    return np.asarray(distribution.median * np.exp(distribution.sigma * ndtri(u)))
-
-
-def reach(distribution: Distribution) -> np.ndarray:
-    """The lowest and highest values the samples of a distribution with spread can take,
-    under either method: its quantiles at EDGE and 1 - EDGE."""
-    return quantile(distribution, np.array([0.0, 1.0]))
 
 
 def design(section: UncertaintySection, paths: list[ParameterPath]) -> Design:
