@@ -37,12 +37,12 @@ CACHE_FOLDER = ".hazardmap-cache"
 """Beside the output folder: overlays reused by later runs (safe to delete)."""
 
 
-def _derivations(inputs: Inputs) -> dict[str, Mapping[str, Any] | None]:
+def cube_derivations(inputs: Inputs) -> dict[str, Mapping[str, Any] | None]:
     """How each cube layer's grid was derived, for the manifest."""
     return {name: source.derivation for name, source in inputs.sources.items()}
 
 
-def _project(config: Config | str | Path, problems: Problems) -> ConfigDraft:
+def read_project_draft(config: Config | str | Path, problems: Problems) -> ConfigDraft:
     """The project file and its layers, every problem recorded in ``problems``."""
     draft = config_draft(config) if isinstance(config, Config) else read_project(config, problems)
     if draft.config is not None:
@@ -54,7 +54,7 @@ def _read(
     config: Config | str | Path, problems: Problems, workdir: Path
 ) -> tuple[ConfigDraft, InputsDraft]:
     """The project and every input it names, every problem recorded in ``problems``."""
-    draft = _project(config, problems)
+    draft = read_project_draft(config, problems)
     return draft, read_inputs(draft, problems, workdir=workdir)
 
 
@@ -199,7 +199,7 @@ def _run(
     started: float,
 ) -> tuple[RunResult, Path]:
     problems = Problems()
-    draft = _project(config, problems)
+    draft = read_project_draft(config, problems)
     target = None
     if draft.config is not None:
         target = real_path(out) if out is not None else draft.config.outputs_dir
@@ -226,7 +226,7 @@ def _run(
             clock,
             cache.cache,
             baseline,
-            input_files(inputs.config, inputs.grids, _derivations(inputs)),
+            input_files(inputs.config, inputs.grids, cube_derivations(inputs)),
         )
         cache.store_pending()  # the household table, once the run is past every check
         with clock.stage("write outputs"):

@@ -114,7 +114,7 @@ def _describe(error: Mapping[str, Any]) -> str:
     return f"{name or 'file'}: {error['msg']}{got}; {_fix(error)}"
 
 
-def _problems(exc: ValidationError, path: Path) -> list[str]:
+def pydantic_problems(exc: ValidationError, path: Path) -> list[str]:
     """One line per key at fault. Where a value fits no member of a union (a ratio or a
     table), the member whose type it has explains why, not the type mismatch of the other."""
     errors = [dict(e) for e in exc.errors()]
@@ -132,7 +132,7 @@ def _validate(model: type[StrictModel], data: dict[str, Any], path: Path) -> Any
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(*_problems(exc, path)) from None
+        raise ConfigError(*pydantic_problems(exc, path)) from None
 
 
 def load_layer(path: Path) -> LayerConfig:
@@ -170,7 +170,7 @@ def _read_sections(
     try:
         project = ProjectFile.model_validate(data)
     except ValidationError as exc:
-        problems.record(ConfigError(*_problems(exc, path)))
+        problems.record(ConfigError(*pydantic_problems(exc, path)))
     else:
         return project, dict(project)
     sections: dict[str, Any] = {}

@@ -10,10 +10,12 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from hazardmap.cache import OverlayCache, PendingCache
 from hazardmap.compute import configured_parameters, exposure_of
 from hazardmap.config import Config
-from hazardmap.config.reading import _problems as pydantic_problems
+from hazardmap.config.reading import pydantic_problems
 from hazardmap.config.uncertainty import ParameterPath, UncertaintySection, check_paths
 from hazardmap.environment import versions
 from hazardmap.errors import ConfigError
@@ -23,7 +25,7 @@ from hazardmap.outputs.staging import output_lock, recover
 from hazardmap.outputs.target import check_target
 from hazardmap.overlay import overlay_layers
 from hazardmap.paths import real_path
-from hazardmap.pipeline import CACHE_FOLDER, _derivations, _project
+from hazardmap.pipeline import CACHE_FOLDER, cube_derivations, read_project_draft
 from hazardmap.problems import Problems
 from hazardmap.raster.engine import active_client
 from hazardmap.results import UncertaintyResult
@@ -55,8 +57,8 @@ def settings_of(
         return section
     try:
         return UncertaintySection.model_validate(section.model_dump() | changes)
-    except ValueError as exc:
-        found = pydantic_problems(exc, config.file)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        found = pydantic_problems(exc, config.file)
         raise ConfigError(*(f"{line} (with --samples/--method)" for line in found)) from None
 
 
@@ -85,7 +87,7 @@ def _run(
 ) -> UncertaintyResult:
     started = time.perf_counter()
     problems = Problems()
-    draft = _project(config, problems)
+    draft = read_project_draft(config, problems)
     settings = target = None
     if draft.config is not None:
         settings = problems.attempt(partial(settings_of, draft.config, samples, method))
@@ -162,7 +164,7 @@ def _analyse(
         config=project,
         settings=settings,
         uncertainty=result,
-        recorded_inputs=input_files(project, inputs.grids, _derivations(inputs)),
+        recorded_inputs=input_files(project, inputs.grids, cube_derivations(inputs)),
         warnings=tuple(problems.warnings),
         versions=versions(),
         timings=timings,
