@@ -49,6 +49,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from bench_demo import demo_project  # noqa: E402
+
 EVENT_NAME = "hail-third"
 FOOTPRINT = f"{EVENT_NAME}.geojson"
 SHARE = 1 / 3
@@ -106,28 +110,13 @@ def prepare_project(households: int) -> tuple[Path, dict[str, Any]]:
     preparing it took."""
     root = HERE / "data" / f"event-{label(households)}"
     raw = root / "data" / "raw"
-    done = root / "prepared.json"
-    known = json.loads(done.read_text(encoding="utf-8")) if done.is_file() else {}
-    if known.get("households") != households or not (root / known["households_path"]).is_file():
-        from hazardmap.demo import write_demo_data
-
-        start = time.perf_counter()
-        paths = write_demo_data(raw, households=households)
-        known = {
-            "households": households,
-            "seconds": time.perf_counter() - start,
-            "households_path": paths["households"].relative_to(root).as_posix(),
-        }
-        done.write_text(json.dumps(known), encoding="utf-8")
+    known = demo_project(root, households, folders=("layers", "events"))
     project = root / "hazardmap.toml"
     text = (REPO / "hazardmap.toml").read_text(encoding="utf-8")
     if known["households_path"].endswith(".csv"):  # past a worksheet: CSV, no sheet
         text = text.replace('path = "data/raw/households.xlsx"', 'path = "data/raw/households.csv"')
         text = text.replace('sheet = "监测对象"\n', "")
     project.write_text(text, encoding="utf-8")
-    for folder in ("layers", "events"):
-        shutil.rmtree(root / folder, ignore_errors=True)
-        shutil.copytree(REPO / folder, root / folder)
     event = root / "events" / f"{EVENT_NAME}.toml"
     event.write_text(EVENT_TOML.format(name=EVENT_NAME, footprint=FOOTPRINT), encoding="utf-8")
     known["footprint"] = write_footprint(raw / "villages.gpkg", raw / FOOTPRINT)

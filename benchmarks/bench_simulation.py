@@ -76,7 +76,6 @@ import argparse
 import hashlib
 import json
 import math
-import shutil
 import statistics
 import subprocess
 import sys
@@ -88,7 +87,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from bench_demo import RssSampler  # noqa: E402
+from bench_demo import RssSampler, demo_project  # noqa: E402
 
 DEMO_HOUSEHOLDS = 30_000
 PROJECT = HERE / "data" / "simulation-30k"
@@ -106,26 +105,11 @@ SEED = 1
 
 def prepare_project() -> dict[str, Any]:
     """The demo county as a project under benchmarks/data (its raw data written once)."""
-    raw = PROJECT / "data" / "raw"
-    done = PROJECT / "prepared.json"
-    known = json.loads(done.read_text(encoding="utf-8")) if done.is_file() else {}
-    if known.get("households") != DEMO_HOUSEHOLDS or not (PROJECT / known["path"]).is_file():
-        from hazardmap.demo import write_demo_data
-
-        start = time.perf_counter()
-        paths = write_demo_data(raw, households=DEMO_HOUSEHOLDS)
-        known = {
-            "households": DEMO_HOUSEHOLDS,
-            "seconds": time.perf_counter() - start,
-            "path": paths["households"].relative_to(PROJECT).as_posix(),
-        }
-        done.write_text(json.dumps(known), encoding="utf-8")
+    known = demo_project(PROJECT, DEMO_HOUSEHOLDS)
     text = (REPO / "hazardmap.toml").read_text(encoding="utf-8")
     if "[simulation]" not in text:  # simulate_run simulates only with the section
         text += "\n[simulation]\nyears = 100\n"
     (PROJECT / "hazardmap.toml").write_text(text, encoding="utf-8")
-    shutil.rmtree(PROJECT / "layers", ignore_errors=True)
-    shutil.copytree(REPO / "layers", PROJECT / "layers")
     return known
 
 
