@@ -155,6 +155,17 @@ def describe_comparison(
     }
 
 
+def configuration(config: Config) -> dict[str, Any]:
+    """The project file's settings and each layer file's, paths relative to their files."""
+    return {
+        "project": portable(config.settings.model_dump(), config.root),
+        "layers": {
+            layer.name: portable(layer.spec.model_dump(), layer.file.parent)
+            for layer in config.layers
+        },
+    }
+
+
 def build_manifest(
     *,
     config: Config,
@@ -184,13 +195,7 @@ def build_manifest(
         "inputs": input_files(config, grids)
         if recorded_inputs is None
         else [dict(entry) for entry in recorded_inputs],
-        "configuration": {
-            "project": portable(config.settings.model_dump(), config.root),
-            "layers": {
-                layer.name: portable(layer.spec.model_dump(), layer.file.parent)
-                for layer in config.layers
-            },
-        },
+        "configuration": configuration(config),
         "versions": dict(versions),
         "counts": {
             "villages": len(villages),

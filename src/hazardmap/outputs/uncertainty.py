@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hazardmap.outputs.manifest import portable, write_manifest
+from hazardmap.outputs.manifest import configuration, write_manifest
 from hazardmap.outputs.staging import staged_folder
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def uncertainty_manifest(result: UncertaintyResult) -> dict[str, Any]:
             "samples": settings.samples,
             "top_k": settings.top_k,
             "seed": settings.seed,
-            "model_runs": result.uncertainty.model_runs(),
+            "model_runs": found.model_runs(),
             "runs_for_indices": len(found.runs.portfolio),
             "runs_for_percentiles": len(found.spread.portfolio),
             "varied": [v.path.key for v in design.varied],
@@ -54,16 +54,10 @@ def uncertainty_manifest(result: UncertaintyResult) -> dict[str, Any]:
                 "returns_avoided": float(found.point.avoided[found.point.chosen].sum()),
                 "pairs_chosen": int(found.point.chosen.sum()),
             },
-            "expected_returns_p5_p50_p95": list(result.uncertainty.spread_percentiles()),
+            "expected_returns_p5_p50_p95": list(found.spread_percentiles()),
         },
         "inputs": result.recorded_inputs,
-        "configuration": {
-            "project": portable(config.settings.model_dump(), config.root),
-            "layers": {
-                layer.name: portable(layer.spec.model_dump(), layer.file.parent)
-                for layer in config.layers
-            },
-        },
+        "configuration": configuration(config),
         "versions": dict(result.versions),
         "timings_seconds": {k: round(v, 4) for k, v in result.timings.items()},
         "warnings": list(result.warnings),
