@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hazardmap.cluster import active_client, map_on_cluster
 from hazardmap.config import Config
 from hazardmap.crs import WGS84, system_of, utm_zone
 from hazardmap.model.households import HouseholdArrays
@@ -28,7 +29,6 @@ from hazardmap.model.simulation import (
     simulate,
     village_years,
 )
-from hazardmap.raster.engine import active_client
 from hazardmap.results import Inputs
 
 
@@ -95,15 +95,8 @@ def _utm_xy(inputs: Inputs) -> tuple[np.ndarray, np.ndarray]:
 
 
 def on_cluster(client: Any, task: BlockTask, blocks: list[int]) -> list[Years]:
-    """The blocks as tasks of a dask.distributed cluster (the task sent once to every
-    worker), gathered in block order."""
-    shared = client.scatter(task, broadcast=True)
-    futures = client.map(_run_block, [shared] * len(blocks), blocks, pure=False)
-    return list(client.gather(futures))
-
-
-def _run_block(task: BlockTask, block: int) -> Years:
-    return task(block)
+    """The blocks as tasks of a dask.distributed cluster, gathered in block order."""
+    return map_on_cluster(client, task, blocks)
 
 
 def simulate_run(

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from hazardmap.cluster import active_client
 from hazardmap.raster import kernels
 from hazardmap.raster.geometry import PixelPoints, PixelZones
 from hazardmap.raster.kernels import Coverage
@@ -262,18 +263,6 @@ def leading_windows(source: RasterSource, bounds: np.ndarray) -> list[Window]:
 def _read_args(window: Window) -> tuple[int, int, int, int]:
     row0, row1, col0, col1 = window
     return row0, row1, col0, col1
-
-
-def active_client() -> Any:
-    """The dask.distributed client in use, or None."""
-    try:
-        from distributed import default_client
-    except ImportError:
-        return None
-    try:
-        return default_client()
-    except ValueError:
-        return None
 
 
 def scan(

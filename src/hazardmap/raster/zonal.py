@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from hazardmap.cluster import active_client
 from hazardmap.errors import CRSError, InputError
 from hazardmap.raster import kernels
 from hazardmap.raster.engine import (
     StripReader,
     ZonalJob,
     ZoneReduction,
-    active_client,
     leading_windows,
     scan,
 )

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from hazardmap.cluster import map_on_cluster
 from hazardmap.cores import usable_cores
 from hazardmap.errors import HazardmapError
 from hazardmap.uncertainty.compute import Outcomes, SampleTask, in_process
@@ -82,23 +83,12 @@ def _methods() -> list[str]:
 def on_cluster(
     client: Any, task: SampleTask, chunks: list[np.ndarray], progress: Progress | None = None
 ) -> list[Outcomes]:
-    """The chunks as tasks of a dask.distributed cluster (the task sent once to every
-    worker), gathered in chunk order."""
-    shared = client.scatter(task, broadcast=True)
-    futures = client.map(_call, [shared] * len(chunks), chunks, pure=False)
-    try:
-        results = list(client.gather(futures))
-    except BaseException:  # an error or Ctrl-C: the cluster stops on the rest too
-        client.cancel(futures)
-        raise
+    """The chunks as tasks of a dask.distributed cluster, gathered in chunk order."""
+    results = map_on_cluster(client, task, chunks)
     if progress is not None:
         total = sum(len(chunk) for chunk in chunks)
         progress(total, total)
     return results
-
-
-def _call(task: SampleTask, rows: np.ndarray) -> Outcomes:
-    return task(rows)
 
 
 __all__ = ["Progress", "in_process", "on_cluster", "on_cores"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from hazardmap.cache import OverlayCache, PendingCache
+from hazardmap.cluster import active_client
 from hazardmap.compute import configured_parameters, exposure_of
 from hazardmap.config import Config
 from hazardmap.config.reading import pydantic_problems
@@ -27,7 +28,6 @@ from hazardmap.overlay import overlay_layers
 from hazardmap.paths import real_path
 from hazardmap.pipeline import CACHE_FOLDER, cube_derivations, read_project_draft
 from hazardmap.problems import Problems
-from hazardmap.raster.engine import active_client
 from hazardmap.results import UncertaintyResult
 from hazardmap.uncertainty.compute import SampleError, analyse
 from hazardmap.uncertainty.parallel import Progress, on_cluster, on_cores
