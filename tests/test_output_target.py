@@ -124,6 +124,20 @@ def test_refuses_the_folder_of_the_inputs(project: Project) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("command", "suggestion"),
+    [("event", "e.g. outputs/events/<name>"), ("uncertainty", "e.g. outputs/uncertainty")],
+)
+def test_each_command_suggests_a_folder_of_its_own(
+    project: Project, command: str, suggestion: str
+) -> None:
+    """outputs/latest, the run's, would be refused to an event or an uncertainty analysis."""
+    raw = project.root / "data" / "raw"
+    with pytest.raises(OutputError) as info:
+        check_target(raw, protected=project.protected, command=command)
+    assert str(info.value).endswith(f"choose another folder, {suggestion}")
+
+
 def test_refuses_a_folder_holding_an_input_deep_inside(project: Project) -> None:
     only_the_raster = [project.inputs[-1]]
     message = refused(project.root / "data", only_the_raster, project.root.parent)

@@ -22,7 +22,12 @@ MARKER = ".hazardmap-output"
 """The file every output folder hazardmap writes holds: JSON, ``written_by`` and ``files``
 (every entry the run wrote, as paths relative to the folder, ``/``-separated)."""
 
-_SUGGESTION = "e.g. outputs/latest"
+SUGGESTIONS = {
+    "run": "e.g. outputs/latest",
+    "event": "e.g. outputs/events/<name>",
+    "uncertainty": "e.g. outputs/uncertainty",
+}
+"""A folder each command's outputs may go to, for the messages that refuse one."""
 _DESKTOP_JUNK = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 FIRST_RELEASE_OUTPUTS = (
     "map.html",
@@ -133,7 +138,7 @@ def _check_target(target: Path, protected: list[Path], command: str) -> None:
     guarded = list(dict.fromkeys(path.resolve() for path in protected))
     if resolved.exists() and not resolved.is_dir():
         raise OutputError(f"{target}: the output folder is a file; give a folder")
-    _refuse_inputs(target, resolved, guarded)
+    _refuse_inputs(target, resolved, guarded, SUGGESTIONS[command])
     if not resolved.exists():
         _refuse_blocked_parent(target, resolved)
         return
@@ -226,12 +231,12 @@ def _nothing(name: str) -> bool:
     return False
 
 
-def _refuse_inputs(target: Path, resolved: Path, guarded: list[Path]) -> None:
+def _refuse_inputs(target: Path, resolved: Path, guarded: list[Path], suggestion: str) -> None:
     """Refuse a target that is, holds, or lies inside one of the project's inputs."""
     if resolved in guarded:
         raise OutputError(
             f"{target}: this output folder is one of the project's inputs; hazardmap replaces "
-            f"its output folder whole, so choose another folder, {_SUGGESTION}"
+            f"its output folder whole, so choose another folder, {suggestion}"
         )
     held = [path for path in guarded if resolved in path.parents]
     if held:
@@ -239,14 +244,14 @@ def _refuse_inputs(target: Path, resolved: Path, guarded: list[Path]) -> None:
         listed = ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
         raise OutputError(
             f"{target}: this output folder holds the project's inputs ({listed}); hazardmap "
-            f"replaces its output folder whole, so choose another folder, {_SUGGESTION}"
+            f"replaces its output folder whole, so choose another folder, {suggestion}"
         )
     for path in guarded:
         if path in resolved.parents and path.is_dir():
             raise OutputError(
                 f"{target}: this output folder lies inside the project's inputs ({path}); "
                 f"hazardmap replaces its output folder whole, so choose a folder outside it, "
-                f"{_SUGGESTION}"
+                f"{suggestion}"
             )
 
 
